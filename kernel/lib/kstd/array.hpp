@@ -1,0 +1,10 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <array>
+
+namespace kstd {
+
+using std::array;
+
+}  // namespace kstd
