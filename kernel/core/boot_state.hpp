@@ -6,6 +6,7 @@
 
 #include "boot/multiboot2.hpp"
 #include "config.hpp"
+#include "core/boot_cspace.hpp"
 #include "mem/phys_map.hpp"
 
 namespace kernel {
@@ -19,6 +20,8 @@ struct BootState {
   KernelConfig config;
   boot::Multiboot2Info mb2;  // Parsed through the direct map: its pointers stay valid.
   mem::PhysMap phys_map;
+  BootCSpace cspace;
+  uint64_t phys_addr_bits = 0;
 };
 
 BootState& boot_state();

@@ -2,6 +2,10 @@
 #include "ktest.hpp"
 
 #include <kstd/string.hpp>
+#include <kstd/utility.hpp>
+
+#include <abi/boot_info.hpp>
+#include <abi/invocation.hpp>
 
 #include "arch/x86_64/idt.hpp"
 #include "arch/x86_64/paging.hpp"
@@ -9,7 +13,10 @@
 #include "arch/x86_64/trap.hpp"
 #include "lib/format.hpp"
 #include "log.hpp"
+#include "object/invariants.hpp"
+#include "object/mdb.hpp"
 #include "panic.hpp"
+#include "syscall/invocation.hpp"
 
 #include <kstd/enforce.hpp>
 
@@ -98,6 +105,129 @@ bool modules_are_memory(const BootState& s) {
   tap_finish();
 }
 
+// --- cspace -----------------------------------------------------------------------------------
+
+// Bytes of the firmware's available ranges that the kernel left free, computed from the
+// multiboot2 map and the regions the kernel marked used, without looking at untyped.
+uint64_t available_minus_kept(const BootState& s, uint64_t limit) {
+  uint64_t total = 0;
+  for (const boot::Mb2MemoryRegion& r : s.mb2.regions()) {
+    if (r.type != static_cast<uint32_t>(boot::Mb2MemoryType::kAvailable)) {
+      continue;
+    }
+    uint64_t b = (r.base + 4095) & ~uint64_t{4095};
+    uint64_t e = (r.base + r.length) & ~uint64_t{4095};
+    e = e < limit ? e : limit;
+    if (b >= e) {
+      continue;
+    }
+    uint64_t bytes = e - b;
+    for (const mem::PhysRegion& u : s.phys_map.regions()) {
+      if (u.kind == mem::RegionKind::kFree || u.end <= b || u.base >= e) {
+        continue;
+      }
+      uint64_t ob = u.base > b ? u.base : b;
+      uint64_t oe = u.end < e ? u.end : e;
+      bytes -= oe - ob;
+    }
+    total += bytes;
+  }
+  return total;
+}
+
+uint64_t invoke_root(const BootCSpace& cs, uint64_t cptr, abi::Label label,
+                     kstd::initializer_list<uint64_t> args) {
+  Invocation inv{};
+  inv.cspace_root = cs.root_cnode;
+  inv.label = static_cast<uint64_t>(label);
+  inv.args = args.begin();
+  inv.length = args.size();
+  Slot* target = &cs.slots[cptr];
+  auto r = invoke(target, inv);
+  return r ? 0 : static_cast<uint64_t>(r.error());
+}
+
+[[noreturn]] void test_cspace(const BootState& s) {
+  tap_plan(7);
+  const BootCSpace& cs = s.cspace;
+  const abi::BootInfo& info = *cs.info;
+  tap(info.magic == abi::BootInfo::kMagic && info.version == abi::BootInfo::kVersion,
+      "boot info carries its magic and version");
+
+  bool types_ok = info.untyped.end - info.untyped.start == info.untyped_count;
+  bool aligned = true;
+  uint64_t ram = 0;
+  uint64_t device = 0;
+  for (uint64_t i = 0; i < info.untyped_count && types_ok; ++i) {
+    const Cap& c = cs.slots[info.untyped.start + i].cap;
+    const abi::UntypedDesc& d = info.untyped_list[i];
+    types_ok = c.type() == CapType::kUntyped && c.object() == d.paddr &&
+               c.untyped_size_bits() == d.size_bits && c.untyped_is_device() == d.is_device;
+    aligned = aligned && (d.paddr & ((uint64_t{1} << d.size_bits) - 1)) == 0;
+    (d.is_device ? device : ram) += uint64_t{1} << d.size_bits;
+  }
+  tap(types_ok && aligned, "untyped slots match the boot info list and are size-aligned");
+
+  uint64_t expected = available_minus_kept(s, x86::direct_map_end());
+  kprint("# untyped: %llu KiB of RAM in %llu capabilities, %llu MiB of device space\n",
+         static_cast<ull>(ram >> 10), static_cast<ull>(info.untyped_count),
+         static_cast<ull>(device >> 20));
+  kprint("# firmware-available memory minus what the kernel keeps: %llu KiB (kernel took %llu "
+         "KiB at boot)\n", static_cast<ull>(expected >> 10),
+         static_cast<ull>(info.kernel_boot_bytes >> 10));
+  tap(ram == info.ram_untyped_bytes && ram + cs.dropped_bytes == expected &&
+          ram == s.phys_map.total(mem::RegionKind::kFree),
+      "RAM untyped equals available memory minus what the kernel keeps");
+
+  bool frames_ok = info.module_count == s.mb2.module_count;
+  for (uint64_t m = 0; m < info.module_count && frames_ok; ++m) {
+    const abi::BootModule& bm = info.modules[m];
+    for (uint64_t slot = bm.frames.start; slot < bm.frames.end; ++slot) {
+      const Cap& c = cs.slots[slot].cap;
+      frames_ok = frames_ok && c.type() == CapType::kFrame &&
+                  c.object() == bm.paddr + (slot - bm.frames.start) * 4096;
+    }
+  }
+  tap(frames_ok, "every boot module is covered by frame capabilities");
+
+  Slot* const arrays[] = {cs.slots};
+  const uint64_t counts[] = {uint64_t{1} << info.root_cnode_radix};
+  InvariantReport rep = check_slots(arrays, counts, 4096);
+  if (!rep.ok) {
+    kprint("# invariant broken: %s\n", rep.rule);
+  }
+  // Every slot from the first non-fixed one up to the empty range is used, none after it.
+  uint64_t fixed_used = 0;
+  for (uint64_t i = 0; i < abi::kFirstFreeFixedSlot; ++i) {
+    fixed_used += cs.slots[i].empty() ? 0 : 1;
+  }
+  tap(rep.ok && rep.caps_checked == fixed_used + info.empty.start - abi::kFirstFreeFixedSlot,
+      "derivation tree invariants hold, and the empty range is empty");
+
+  // Retype through the real decoder, then revoke: the untyped must be whole again.
+  uint64_t ut = info.untyped.start;
+  while (cs.slots[ut].cap.untyped_is_device() || cs.slots[ut].cap.untyped_size_bits() < 16) {
+    ++ut;
+  }
+  uint64_t free_slot = info.empty.start;
+  uint64_t e1 = invoke_root(cs, ut, abi::Label::kUntypedRetype,
+                            {uint64_t(abi::ObjectType::kEndpoint), 0, abi::kSlotInitCNode, 0, 0,
+                             free_slot, 2});
+  uint64_t e2 = invoke_root(cs, ut, abi::Label::kUntypedRetype,
+                            {uint64_t(abi::ObjectType::kCNode), 4, abi::kSlotInitCNode, 0, 0,
+                             free_slot + 2, 1});
+  bool made = e1 == 0 && e2 == 0 && cs.slots[free_slot].cap.type() == CapType::kEndpoint &&
+              cs.slots[free_slot + 2].cap.type() == CapType::kCNode;
+  uint64_t e3 = invoke_root(cs, abi::kSlotInitCNode, abi::Label::kCNodeRevoke, {ut, 64});
+  tap(made && e3 == 0 && cs.slots[free_slot].empty() && !has_children(cs.slots[ut]),
+      "retype an endpoint and a CNode, then revoke the untyped");
+  uint64_t e4 = invoke_root(cs, ut, abi::Label::kUntypedRetype,
+                            {uint64_t(abi::ObjectType::kTcb), 0, abi::kSlotInitCNode, 0, 0,
+                             free_slot, 300});
+  tap(e4 == static_cast<uint64_t>(abi::Status::kRangeError), "bad retype count is refused");
+  tap_finish();
+}
+
 // --- exceptions -------------------------------------------------------------------------------
 
 void expected_exception_hook(const x86::TrapFrame& f) {
@@ -167,6 +297,9 @@ void run_ktest(const BootState& state) {
   };
   if (strcmp(name, "boot") == 0) {
     test_boot(state);
+  }
+  if (strcmp(name, "cspace") == 0) {
+    test_cspace(state);
   }
   for (const auto& t : kExceptionTests) {
     if (strcmp(name, t.name) == 0) {

@@ -80,6 +80,59 @@ void mark(uint64_t base, uint64_t length, mem::RegionKind kind, const char* what
   }
 }
 
+uint64_t cpu_phys_addr_bits() {
+  if (x86::cpuid(0x80000000).eax >= 0x80000008) {
+    return x86::cpuid(0x80000008).eax & 0xFF;
+  }
+  return 36;  // What CPUs without the leaf have.
+}
+
+// The initial CSpace: control capabilities, boot-info and module frames, then untyped for all
+// memory still free (which is why this runs after every other boot allocation).
+void build_boot_cspace() {
+  static BootModuleSpec modules[abi::BootInfo::kMaxModules];
+  size_t count = 0;
+  for (const boot::Mb2Module& m : g_boot.mb2.module_list()) {
+    if (count == abi::BootInfo::kMaxModules) {
+      LOG_WARN("more than %zu boot modules: \"%s\" and later ones are ignored",
+               abi::BootInfo::kMaxModules, m.string);
+      break;
+    }
+    modules[count++] = {m.start, m.end - m.start, m.string};
+  }
+  // The kernel drives the local and I/O APIC itself; their registers never become device
+  // untyped. (Fixed addresses until the MADT is parsed.)
+  uint64_t lapic = x86::rdmsr(0x1B) & ~uint64_t{0xFFF};
+  static const mem::PhysRegion kernel_devices[] = {
+      {0xFEC00000, 0xFEC01000, mem::RegionKind::kKernelData},
+      {lapic, lapic + 0x1000, mem::RegionKind::kKernelData},
+  };
+  g_boot.phys_addr_bits = cpu_phys_addr_bits();
+  BootCSpaceSpec spec;
+  spec.modules = {modules, count};
+  spec.phys_addr_bits = g_boot.phys_addr_bits;
+  spec.ram_limit = x86::direct_map_end();
+  spec.kernel_devices = kernel_devices;
+  auto cs = create_boot_cspace(g_boot.phys_map, spec);
+  if (!cs) {
+    PANIC("cannot create the initial CSpace: %s", abi::status_name(cs.error()));
+  }
+  g_boot.cspace = cs.value();
+  add_boot_untyped(g_boot.cspace, g_boot.phys_map, spec);
+  const abi::BootInfo& info = *g_boot.cspace.info;
+  LOG_INFO("initial CSpace: 2^%llu slots, %llu untyped (%llu KiB of RAM), %llu module frames, "
+           "first free slot %llu",
+           static_cast<unsigned long long>(info.root_cnode_radix),
+           static_cast<unsigned long long>(info.untyped_count),
+           static_cast<unsigned long long>(info.ram_untyped_bytes >> 10),
+           static_cast<unsigned long long>(info.module_frames.end - info.module_frames.start),
+           static_cast<unsigned long long>(info.empty.start));
+  if (g_boot.cspace.dropped_bytes != 0) {
+    LOG_WARN("%llu KiB of memory left out: the boot-info untyped list is full",
+             static_cast<unsigned long long>(g_boot.cspace.dropped_bytes >> 10));
+  }
+}
+
 void build_phys_map(uint64_t mbi_phys) {
   const boot::Multiboot2Info& mb2 = g_boot.mb2;
   if (!mb2.has_memory_map) {
@@ -130,6 +183,7 @@ extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint32_t mbi_phys) {
   parse_boot_info(static_cast<const uint8_t*>(x86::phys_to_virt(mbi_phys)), "after paging");
 
   report_multiboot2(g_boot.mb2);
+  build_boot_cspace();
   report_phys_map(g_boot.phys_map);
   if (g_boot.memory_not_mapped != 0) {
     LOG_WARN("%llu MiB of memory above the 512 GiB direct map is not used",

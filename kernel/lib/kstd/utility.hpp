@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <initializer_list>
 #include <utility>
 
 namespace kstd {
 
+using std::initializer_list;
 using std::exchange;
 using std::forward;
 using std::move;

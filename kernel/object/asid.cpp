@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: MIT
+#include "object/asid.hpp"
+
+#include "mem/phys.hpp"
+#include "object/arch_hooks.hpp"
+
+#include <kstd/enforce.hpp>
+
+namespace kernel {
+namespace {
+
+PhysAddr g_pools[abi::kAsidPools];
+
+AsidPool* pool(uint64_t index) {
+  return g_pools[index] == 0 ? nullptr : mem::phys_to<AsidPool>(g_pools[index]);
+}
+
+}  // namespace
+
+abi::Result<uint64_t> asid_free_pool_index() {
+  for (uint64_t i = 0; i < abi::kAsidPools; ++i) {
+    if (g_pools[i] == 0) {
+      return i;
+    }
+  }
+  return abi::err(abi::Status::kNoSpace);
+}
+
+void asid_install_pool(uint64_t index, PhysAddr p) { g_pools[index] = p; }
+
+void asid_remove_pool(uint64_t index) {
+  AsidPool* p = pool(index);
+  if (p == nullptr) {
+    return;
+  }
+  for (uint64_t i = 0; i < abi::kAsidPoolEntries; ++i) {
+    if (p->pml4[i] != 0) {
+      arch::release_address_space(index << kAsidBitsLow | i, p->pml4[i]);
+    }
+  }
+  g_pools[index] = 0;
+}
+
+PhysAddr asid_lookup(uint64_t asid) {
+  uint64_t index = (asid >> kAsidBitsLow) & (abi::kAsidPools - 1);
+  AsidPool* p = pool(index);
+  return p == nullptr ? 0 : p->pml4[asid & (abi::kAsidPoolEntries - 1)];
+}
+
+abi::Result<uint64_t> asid_assign(uint64_t pool_index, PhysAddr pml4) {
+  AsidPool* p = pool(pool_index);
+  if (p == nullptr) {
+    return abi::err(abi::Status::kNoSpace);
+  }
+  for (uint64_t i = 0; i < abi::kAsidPoolEntries; ++i) {
+    if (pool_index == 0 && i == 0) {
+      continue;  // ASID 0 is the kernel's.
+    }
+    if (p->pml4[i] == 0) {
+      p->pml4[i] = pml4;
+      return pool_index << kAsidBitsLow | i;
+    }
+  }
+  return abi::err(abi::Status::kNoSpace);
+}
+
+void asid_release(uint64_t asid, PhysAddr pml4) {
+  uint64_t index = (asid >> kAsidBitsLow) & (abi::kAsidPools - 1);
+  AsidPool* p = pool(index);
+  if (p == nullptr || p->pml4[asid & (abi::kAsidPoolEntries - 1)] != pml4) {
+    return;
+  }
+  p->pml4[asid & (abi::kAsidPoolEntries - 1)] = 0;
+  arch::release_address_space(asid, pml4);
+}
+
+void asid_reset_for_test() {
+  for (PhysAddr& p : g_pools) {
+    p = 0;
+  }
+}
+
+}  // namespace kernel

@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: MIT
+//
+// Address-space identifiers. An ASID names a PML4 for the lifetime of its assignment; mapping
+// capabilities record the ASID they were mapped under, so a stale capability (its address space
+// destroyed) is recognised as unmapped. On x86_64 the ASID is also the PCID.
+//
+// ASIDs are 12 bits: pool index (3 bits) and entry (9 bits). The kernel keeps only the table of
+// 8 pool pointers; pools are 4 KiB objects made from untyped memory by AsidControl. ASID 0 is the
+// kernel's and is never assigned.
+#pragma once
+
+#include <abi/result.hpp>
+
+#include <kstd/types.hpp>
+
+#include "object/cap.hpp"
+
+namespace kernel {
+
+struct AsidPool {
+  PhysAddr pml4[abi::kAsidPoolEntries];  // 0: free.
+};
+static_assert(sizeof(AsidPool) == (uint64_t{1} << abi::kAsidPoolBits));
+
+inline constexpr uint64_t kAsidBitsLow = 9;
+
+// The index of the first pool slot that is free, or kNoSpace.
+abi::Result<uint64_t> asid_free_pool_index();
+
+// Installs a zeroed pool object at `pool` as pool `index`.
+void asid_install_pool(uint64_t index, PhysAddr pool);
+
+// Removes pool `index` (its capability is being destroyed); every address space in it loses its
+// ASID.
+void asid_remove_pool(uint64_t index);
+
+// The PML4 assigned `asid`, or 0.
+PhysAddr asid_lookup(uint64_t asid);
+
+// Assigns the pool's first free ASID to `pml4`. Errors: kNoSpace when the pool is full.
+abi::Result<uint64_t> asid_assign(uint64_t pool_index, PhysAddr pml4);
+
+// Releases `asid` if it still names `pml4`.
+void asid_release(uint64_t asid, PhysAddr pml4);
+
+// For unit tests: forgets every pool.
+void asid_reset_for_test();
+
+}  // namespace kernel
