@@ -56,10 +56,26 @@ void add_untyped_range(BootCSpace& cs, uint64_t base, uint64_t end, bool device)
 void add_device_untyped(BootCSpace& cs, const mem::PhysMap& map, const BootCSpaceSpec& spec) {
   uint64_t limit = spec.phys_addr_bits >= 52 ? mem::kPhysAddrLimit
                                              : uint64_t{1} << spec.phys_addr_bits;
+  // The carving below walks the kernel's devices in address order; the caller's list need not be.
+  constexpr size_t kMaxDevices = 16;
+  mem::PhysRegion devices[kMaxDevices];
+  size_t device_count = 0;
+  for (const mem::PhysRegion& k : spec.kernel_devices) {
+    if (device_count == kMaxDevices) {
+      break;
+    }
+    size_t i = device_count++;
+    while (i > 0 && devices[i - 1].base > k.base) {
+      devices[i] = devices[i - 1];
+      --i;
+    }
+    devices[i] = k;
+  }
   uint64_t cursor = 0;
   auto emit = [&](uint64_t base, uint64_t end) {
     // Carve out the kernel's own device pages.
-    for (const mem::PhysRegion& k : spec.kernel_devices) {
+    for (size_t d = 0; d < device_count; ++d) {
+      const mem::PhysRegion& k = devices[d];
       if (k.end <= base || k.base >= end) {
         continue;
       }

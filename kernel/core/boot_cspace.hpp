@@ -29,6 +29,7 @@ struct BootCSpaceSpec {
   uint64_t phys_addr_bits = 36;  // Device untyped stop here.
   uint64_t ram_limit = 0;        // RAM at or above this is not usable by the kernel (0: none).
   // Device ranges the kernel keeps for itself (local APIC, I/O APIC): never device untyped.
+  // Any order; at most 16.
   kstd::span<const mem::PhysRegion> kernel_devices;
   uint64_t extra_slots = 0;      // Reserved for the caller (the root task's image frames).
 };

@@ -74,6 +74,25 @@ void asid_release(uint64_t asid, PhysAddr pml4) {
   arch::release_address_space(asid, pml4);
 }
 
+abi::Result<uint64_t> asid_of(PhysAddr pml4) {
+  for (uint64_t index = 0; index < abi::kAsidPools; ++index) {
+    AsidPool* p = pool(index);
+    if (p == nullptr) {
+      continue;
+    }
+    for (uint64_t i = 0; i < abi::kAsidPoolEntries; ++i) {
+      if (p->pml4[i] == pml4) {
+        return index << kAsidBitsLow | i;
+      }
+    }
+  }
+  return abi::err(abi::Status::kNotFound);
+}
+
+bool pml4_asid_live(const Cap& pml4) {
+  return pml4.pml4_has_asid() && asid_lookup(pml4.pml4_asid()) == pml4.object();
+}
+
 void asid_reset_for_test() {
   for (PhysAddr& p : g_pools) {
     p = 0;

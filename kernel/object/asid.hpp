@@ -43,6 +43,13 @@ abi::Result<uint64_t> asid_assign(uint64_t pool_index, PhysAddr pml4);
 // Releases `asid` if it still names `pml4`.
 void asid_release(uint64_t asid, PhysAddr pml4);
 
+// The ASID currently naming `pml4`, found by searching every pool (capabilities may record a
+// stale one after a pool went away), or kNotFound.
+abi::Result<uint64_t> asid_of(PhysAddr pml4);
+
+// Whether a PML4 capability's recorded ASID is live, i.e. still names its address space.
+bool pml4_asid_live(const Cap& pml4);
+
 // For unit tests: forgets every pool.
 void asid_reset_for_test();
 

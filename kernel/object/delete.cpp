@@ -39,8 +39,10 @@ void finalise_last(const Cap& cap) {
       }
       break;
     case CapType::kPml4:
-      if (cap.pml4_has_asid()) {
-        asid_release(cap.pml4_asid(), cap.object());
+      // The last capability may record a stale ASID (or none): release whatever ASID names
+      // this address space now.
+      if (auto asid = asid_of(cap.object()); asid) {
+        asid_release(asid.value(), cap.object());
       }
       break;
     case CapType::kAsidPool: asid_remove_pool(cap.asid_pool_index()); break;

@@ -47,7 +47,8 @@ abi::Result<void> decode_asid_pool(Slot* target, Invocation& inv) {
     return abi::err(Status::kIllegalOperation);
   }
   Slot* vspace = TRY(lookup_typed_arg(inv, inv.args[0], CapType::kPml4));
-  if (vspace->cap.pml4_has_asid()) {
+  // Search the pools rather than trust the capability: its ASID may have gone with its pool.
+  if (asid_of(vspace->cap.object())) {
     return abi::err(Status::kIllegalOperation);
   }
   uint64_t asid = TRY(asid_assign(target->cap.asid_pool_index(), vspace->cap.object()));

@@ -3,6 +3,7 @@
 // CNode invocations: copy, mint, move, mutate, delete, revoke, describe.
 #include <abi/invocation.hpp>
 
+#include "object/asid.hpp"
 #include "object/cspace.hpp"
 #include "object/delete.hpp"
 #include "object/mdb.hpp"
@@ -28,6 +29,13 @@ abi::Result<Cap> derive(const Cap& cap) {
     case CapType::kPdpt:
       // An unmapped table could otherwise be mapped twice through two copies.
       if (!cap.is_mapped()) {
+        return abi::err(Status::kIllegalOperation);
+      }
+      return cap;
+    case CapType::kPml4:
+      // The ASID is recorded in the capability it was assigned through; a copy made before
+      // that would never learn of it (and could get a second one).
+      if (!pml4_asid_live(cap)) {
         return abi::err(Status::kIllegalOperation);
       }
       return cap;
