@@ -407,6 +407,11 @@ Problems check_elf(Elf* elf, std::uint64_t file_size) {
         break;
     }
   }
+  if (load_count > kMaxLoadSegments) {
+    add(out, "segment-count",
+        dec(load_count) + " loadable segments; the loaders take at most " +
+            dec(kMaxLoadSegments));
+  }
   if (load_count == 0) {
     add(out, "has-load",
         "none of the " + dec(phdrs.size()) + " program headers is a PT_LOAD segment");

@@ -35,6 +35,7 @@ namespace keel::tool {
 //   user-half         a PT_LOAD's [p_vaddr, p_vaddr + p_memsz) wraps, touches page zero or
 //                     reaches past kUserLimit
 //   w-xor-x           a PT_LOAD is both writable and executable
+//   segment-count     more than kMaxLoadSegments non-empty PT_LOADs (the loaders' limit)
 //   segments-overlap  two PT_LOADs share a page
 //   entry-in-text     e_entry is not in the file-backed part of an executable PT_LOAD
 //
@@ -61,7 +62,12 @@ std::string format_problem(const std::string& path, const ElfProblem& p);
 // The granule the kernel maps user segments with.
 inline constexpr std::uint64_t kPageSize = 4096;
 
-// First address NOT usable by user mode: the top of the lower canonical half.
-inline constexpr std::uint64_t kUserLimit = 0x0000'8000'0000'0000;
+// First address NOT usable by user mode: abi::kUserTop. The last page below the canonical hole
+// is never mapped, so that a system call at the very top cannot return to a non-canonical
+// address; the kernel's and libsys's loaders refuse it, and so does this checker.
+inline constexpr std::uint64_t kUserLimit = 0x0000'7FFF'FFFF'F000;
+
+// The most loadable segments the loaders accept (kernel/lib/elf.hpp).
+inline constexpr std::size_t kMaxLoadSegments = 16;
 
 }  // namespace keel::tool

@@ -7,6 +7,7 @@
 #include "boot/multiboot2.hpp"
 #include "config.hpp"
 #include "core/boot_cspace.hpp"
+#include "object/tcb.hpp"
 #include "mem/phys_map.hpp"
 
 namespace kernel {
@@ -21,6 +22,7 @@ struct BootState {
   boot::Multiboot2Info mb2;  // Parsed through the direct map: its pointers stay valid.
   mem::PhysMap phys_map;
   BootCSpace cspace;
+  Tcb* root_task = nullptr;
   uint64_t phys_addr_bits = 0;
 };
 

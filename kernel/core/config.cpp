@@ -67,6 +67,9 @@ const char* apply(const Word& w, KernelConfig* cfg) {
   if (equals(w.key, w.key_len, "qemu_debug_exit")) {
     return parse_bool(w, &cfg->qemu_debug_exit) ? nullptr : "bad value (0|1|yes|no)";
   }
+  if (equals(w.key, w.key_len, "fastpath")) {
+    return parse_bool(w, &cfg->fastpath) ? nullptr : "bad value (0|1|yes|no)";
+  }
   if (equals(w.key, w.key_len, "ktest")) {
     return parse_test_name(w, cfg->ktest) ? nullptr : "bad test name";
   }

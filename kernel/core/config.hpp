@@ -7,6 +7,8 @@
 //   qemu_debug_exit=0|1                    on halt or panic, end a QEMU run through its
 //                                          isa-debug-exit device (test images set this)
 //   ktest=<name>                           run a built-in kernel self-test (dev profile only)
+//   fastpath=0|1                           use the IPC fast path (default 1; 0 sends every IPC
+//                                          through the general path, for testing both)
 //
 // Unknown keys and bad values are reported and otherwise ignored, so a typo never stops a boot.
 #pragma once
@@ -24,6 +26,7 @@ struct KernelConfig {
 
   LogLevel log_level = LogLevel::kInfo;
   bool qemu_debug_exit = false;
+  bool fastpath = true;
   char ktest[kMaxTestName] = {};  // Empty: no self-test.
 };
 

@@ -5,11 +5,18 @@
 #include <kstd/bit.hpp>
 #include <kstd/types.hpp>
 
+#include "arch/x86_64/apic.hpp"
 #include "arch/x86_64/cpu.hpp"
+#include "arch/x86_64/fpu.hpp"
 #include "arch/x86_64/gdt.hpp"
 #include "arch/x86_64/idt.hpp"
 #include "arch/x86_64/paging.hpp"
 #include "arch/x86_64/serial.hpp"
+#include "arch/x86_64/thread.hpp"
+#include "boot/acpi.hpp"
+#include "core/root_task.hpp"
+#include "core/sched.hpp"
+#include "ipc/fastpath.hpp"
 #include "boot_report.hpp"
 #include "boot_state.hpp"
 #include "ktest.hpp"
@@ -19,6 +26,8 @@
 #include <kstd/enforce.hpp>
 
 extern "C" uint64_t boot_tsc;
+extern "C" void (*__init_array_start[])();
+extern "C" void (*__init_array_end[])();
 extern "C" char __kernel_phys_start[], __kernel_phys_end[];
 
 namespace kernel {
@@ -55,6 +64,7 @@ void apply_command_line() {
   size_t n = parse_kernel_config(g_boot.mb2.command_line, &g_boot.config, problems, 8);
   set_log_level(g_boot.config.log_level);
   set_qemu_debug_exit(g_boot.config.qemu_debug_exit);
+  set_fastpath_enabled(g_boot.config.fastpath);
   for (size_t i = 0; i < n && i < 8; ++i) {
     LOG_WARN("command line: %s: \"%s\" (ignored)", problems[i].what, problems[i].word);
   }
@@ -87,6 +97,8 @@ uint64_t cpu_phys_addr_bits() {
   return 36;  // What CPUs without the leaf have.
 }
 
+Tcb* load_root_task();
+
 // The initial CSpace: control capabilities, boot-info and module frames, then untyped for all
 // memory still free (which is why this runs after every other boot allocation).
 void build_boot_cspace() {
@@ -100,24 +112,29 @@ void build_boot_cspace() {
     }
     modules[count++] = {m.start, m.end - m.start, m.string};
   }
-  // The kernel drives the local and I/O APIC itself; their registers never become device
-  // untyped. (Fixed addresses until the MADT is parsed.)
-  uint64_t lapic = x86::rdmsr(0x1B) & ~uint64_t{0xFFF};
-  static const mem::PhysRegion kernel_devices[] = {
-      {0xFEC00000, 0xFEC01000, mem::RegionKind::kKernelData},
-      {lapic, lapic + 0x1000, mem::RegionKind::kKernelData},
-  };
+  // The kernel drives the local and I/O APICs itself; their registers never become device
+  // untyped.
+  static mem::PhysRegion kernel_devices[1 + boot::MadtInfo::kMaxIoApics];
+  size_t device_count = 0;
+  kernel_devices[device_count++] = {x86::lapic_phys(), x86::lapic_phys() + 0x1000,
+                                    mem::RegionKind::kKernelData};
+  for (size_t i = 0; i < x86::ioapic_count(); ++i) {
+    kernel_devices[device_count++] = {x86::ioapic_phys(i), x86::ioapic_phys(i) + 0x1000,
+                                      mem::RegionKind::kKernelData};
+  }
   g_boot.phys_addr_bits = cpu_phys_addr_bits();
   BootCSpaceSpec spec;
   spec.modules = {modules, count};
   spec.phys_addr_bits = g_boot.phys_addr_bits;
   spec.ram_limit = x86::direct_map_end();
-  spec.kernel_devices = kernel_devices;
+  spec.kernel_devices = {kernel_devices, device_count};
+  spec.extra_slots = 1024;  // The root task's page tables and frames.
   auto cs = create_boot_cspace(g_boot.phys_map, spec);
   if (!cs) {
     PANIC("cannot create the initial CSpace: %s", abi::status_name(cs.error()));
   }
   g_boot.cspace = cs.value();
+  g_boot.root_task = load_root_task();
   add_boot_untyped(g_boot.cspace, g_boot.phys_map, spec);
   const abi::BootInfo& info = *g_boot.cspace.info;
   LOG_INFO("initial CSpace: 2^%llu slots, %llu untyped (%llu KiB of RAM), %llu module frames, "
@@ -130,6 +147,50 @@ void build_boot_cspace() {
   if (g_boot.cspace.dropped_bytes != 0) {
     LOG_WARN("%llu KiB of memory left out: the boot-info untyped list is full",
              static_cast<unsigned long long>(g_boot.cspace.dropped_bytes >> 10));
+  }
+}
+
+Tcb* load_root_task() {
+  if (g_boot.mb2.module_count == 0) {
+    PANIC("no boot modules: the first module must be the root task");
+  }
+  const boot::Mb2Module& m = g_boot.mb2.modules[0];
+  kstd::span<const uint8_t> image{static_cast<const uint8_t*>(x86::phys_to_virt(m.start)),
+                                  m.end - m.start};
+  auto t = create_root_task(g_boot.cspace, g_boot.phys_map, image, x86::direct_map_end());
+  if (!t) {
+    const RootTaskError& e = t.error();
+    if (e.elf) {
+      PANIC("root task \"%s\" refused: %s", m.string, elf::error_name(e.elf_error));
+    }
+    PANIC("cannot build the root task: %s", abi::status_name(e.status));
+  }
+  LOG_INFO("root task \"%s\": %u KiB image, entry %#llx", m.string, (m.end - m.start) / 1024,
+           static_cast<unsigned long long>(t.value()->context.rip));
+  return t.value();
+}
+
+void init_interrupts() {
+  const boot::Mb2Rsdp& rsdp = g_boot.mb2.rsdp;
+  static boot::MadtInfo madt;
+  const boot::MadtInfo* found = nullptr;
+  if (g_boot.mb2.has_rsdp && rsdp.checksum_ok) {
+    auto r = boot::parse_madt(rsdp.rsdt_address, rsdp.revision >= 2 ? rsdp.xsdt_address : 0,
+                              x86::direct_map_end());
+    if (r) {
+      madt = r.value();
+      found = &madt;
+    } else {
+      LOG_WARN("ACPI: %s; assuming a standard PC", boot::acpi_error_name(r.error()));
+    }
+  } else {
+    LOG_WARN("ACPI: no usable RSDP; assuming a standard PC");
+  }
+  x86::init_interrupt_controllers(found);
+  if (found != nullptr) {
+    LOG_INFO("interrupts: local APIC at %#llx, %zu I/O APIC(s), %u CPU(s) listed",
+             static_cast<unsigned long long>(found->lapic_address), found->ioapic_count,
+             found->cpu_count);
   }
 }
 
@@ -160,8 +221,17 @@ void build_phys_map(uint64_t mbi_phys) {
 
 BootState& boot_state() { return g_boot; }
 
+// Runs the constructors of global objects (those the compiler does not initialise statically:
+// defaults like the command line's log level and fast-path setting depend on them).
+void run_constructors() {
+  for (auto* ctor = __init_array_start; ctor != __init_array_end; ++ctor) {
+    (*ctor)();
+  }
+}
+
 extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint32_t mbi_phys) {
   (void)magic;  // Checked by boot.S.
+  run_constructors();
   g_boot.tsc_at_entry = boot_tsc;
   g_boot.mbi_phys = mbi_phys;
   x86::console_serial().init(x86::Serial::kCom1);
@@ -183,6 +253,10 @@ extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint32_t mbi_phys) {
   parse_boot_info(static_cast<const uint8_t*>(x86::phys_to_virt(mbi_phys)), "after paging");
 
   report_multiboot2(g_boot.mb2);
+  init_interrupts();
+  x86::init_threads();
+  LOG_INFO("FPU: %s, %llu bytes of state per thread", x86::fpu_mode(),
+           static_cast<unsigned long long>(x86::fpu_state_size()));
   build_boot_cspace();
   report_phys_map(g_boot.phys_map);
   if (g_boot.memory_not_mapped != 0) {
@@ -199,8 +273,12 @@ extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint32_t mbi_phys) {
 
   run_ktest(g_boot);
 
-  LOG_INFO("no user mode yet: halting");
-  halt_machine(abi::TestVerdict::kPass);
+  x86::start_timer();
+  LOG_INFO("timer: %llu Hz, local APIC timer at %llu ticks/s",
+           static_cast<unsigned long long>(x86::kTimerHz),
+           static_cast<unsigned long long>(x86::lapic_timer_ticks_per_second()));
+  this_scheduler().wake(g_boot.root_task);
+  x86::kernel_exit();
 }
 
 }  // namespace kernel

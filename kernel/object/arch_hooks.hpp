@@ -8,14 +8,36 @@
 
 #include "object/cap.hpp"
 
+namespace kernel {
+struct Tcb;
+struct UserContext;
+}  // namespace kernel
+
 namespace kernel::arch {
+
+// Fills in a new thread's registers: user code and data segments, interrupts enabled.
+void init_user_context(UserContext* context);
+
+// A thread is being destroyed: forget it wherever the CPU state refers to it (FPU owner).
+void thread_destroyed(Tcb* tcb);
+
+// The I/O port bindings of `tcb` changed (null: some port capability went away somewhere):
+// recompute the permission bitmap before the next exit to user mode.
+void io_ports_changed(Tcb* tcb);
+
+// Masks / unmasks an interrupt line at the interrupt controller.
+void mask_irq(uint32_t line, bool masked);
 
 // Prepares a zeroed PML4 at `pml4`: shares the kernel half of the address space.
 void init_pml4(PhysAddr pml4);
 
-// Removes the mapping a frame or page-table capability records (is_mapped()), if the address
-// space and entry still hold it, and flushes the TLB for it.
-void unmap_cap(const Cap& cap);
+// The translation of `vaddr` in the address space (asid, root) changed or went away: no CPU may
+// keep using the old one.
+void flush_page(uint64_t asid, PhysAddr root, uint64_t vaddr);
+
+// A page table, directory or PDPT was taken out of the address space (asid, root): drop every
+// translation of that space.
+void flush_space(uint64_t asid, PhysAddr root);
 
 // An address space is being destroyed or loses its ASID: no CPU may keep using its root or its
 // TLB entries.

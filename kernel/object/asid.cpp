@@ -9,7 +9,7 @@
 namespace kernel {
 namespace {
 
-PhysAddr g_pools[abi::kAsidPools];
+PhysAddr (&g_pools)[abi::kAsidPools] = g_asid_pools;
 
 AsidPool* pool(uint64_t index) {
   return g_pools[index] == 0 ? nullptr : mem::phys_to<AsidPool>(g_pools[index]);
@@ -34,17 +34,12 @@ void asid_remove_pool(uint64_t index) {
     return;
   }
   for (uint64_t i = 0; i < abi::kAsidPoolEntries; ++i) {
-    if (p->pml4[i] != 0) {
-      arch::release_address_space(index << kAsidBitsLow | i, p->pml4[i]);
+    PhysAddr pml4 = p->entry[i] & ~kAsidGenerationMask;
+    if (pml4 != 0) {
+      arch::release_address_space(index << kAsidBitsLow | i, pml4);
     }
   }
   g_pools[index] = 0;
-}
-
-PhysAddr asid_lookup(uint64_t asid) {
-  uint64_t index = (asid >> kAsidBitsLow) & (abi::kAsidPools - 1);
-  AsidPool* p = pool(index);
-  return p == nullptr ? 0 : p->pml4[asid & (abi::kAsidPoolEntries - 1)];
 }
 
 abi::Result<uint64_t> asid_assign(uint64_t pool_index, PhysAddr pml4) {
@@ -56,8 +51,9 @@ abi::Result<uint64_t> asid_assign(uint64_t pool_index, PhysAddr pml4) {
     if (pool_index == 0 && i == 0) {
       continue;  // ASID 0 is the kernel's.
     }
-    if (p->pml4[i] == 0) {
-      p->pml4[i] = pml4;
+    if ((p->entry[i] & ~kAsidGenerationMask) == 0) {
+      uint64_t generation = (p->entry[i] + 1) & kAsidGenerationMask;
+      p->entry[i] = pml4 | generation;
       return pool_index << kAsidBitsLow | i;
     }
   }
@@ -65,12 +61,11 @@ abi::Result<uint64_t> asid_assign(uint64_t pool_index, PhysAddr pml4) {
 }
 
 void asid_release(uint64_t asid, PhysAddr pml4) {
-  uint64_t index = (asid >> kAsidBitsLow) & (abi::kAsidPools - 1);
-  AsidPool* p = pool(index);
-  if (p == nullptr || p->pml4[asid & (abi::kAsidPoolEntries - 1)] != pml4) {
+  uint64_t* e = asid_entry(asid);
+  if (e == nullptr || (*e & ~kAsidGenerationMask) != pml4) {
     return;
   }
-  p->pml4[asid & (abi::kAsidPoolEntries - 1)] = 0;
+  *e &= kAsidGenerationMask;  // Free, but the generation carries on.
   arch::release_address_space(asid, pml4);
 }
 
@@ -81,16 +76,12 @@ abi::Result<uint64_t> asid_of(PhysAddr pml4) {
       continue;
     }
     for (uint64_t i = 0; i < abi::kAsidPoolEntries; ++i) {
-      if (p->pml4[i] == pml4) {
+      if ((p->entry[i] & ~kAsidGenerationMask) == pml4) {
         return index << kAsidBitsLow | i;
       }
     }
   }
   return abi::err(abi::Status::kNotFound);
-}
-
-bool pml4_asid_live(const Cap& pml4) {
-  return pml4.pml4_has_asid() && asid_lookup(pml4.pml4_asid()) == pml4.object();
 }
 
 void asid_reset_for_test() {

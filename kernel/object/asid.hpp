@@ -13,13 +13,17 @@
 
 #include <kstd/types.hpp>
 
+#include "mem/phys.hpp"
 #include "object/cap.hpp"
 
 namespace kernel {
 
+// Each entry: the PML4's address (0: free) with the ASID's generation in the low 12 bits,
+// which counts assignments so that mappings made under an earlier one can be told apart.
 struct AsidPool {
-  PhysAddr pml4[abi::kAsidPoolEntries];  // 0: free.
+  uint64_t entry[abi::kAsidPoolEntries];
 };
+inline constexpr uint64_t kAsidGenerationMask = 0xFFF;
 static_assert(sizeof(AsidPool) == (uint64_t{1} << abi::kAsidPoolBits));
 
 inline constexpr uint64_t kAsidBitsLow = 9;
@@ -34,8 +38,28 @@ void asid_install_pool(uint64_t index, PhysAddr pool);
 // ASID.
 void asid_remove_pool(uint64_t index);
 
+// The pool table: physical addresses of the 8 pools (0: none). Visible here so that the lookups
+// below inline into the IPC fast path.
+inline PhysAddr g_asid_pools[abi::kAsidPools];
+
+// The pool entry of `asid`, or null when its pool does not exist.
+inline uint64_t* asid_entry(uint64_t asid) {
+  PhysAddr pool = g_asid_pools[(asid >> kAsidBitsLow) & (abi::kAsidPools - 1)];
+  return pool == 0 ? nullptr
+                   : &mem::phys_to<AsidPool>(pool)->entry[asid & (abi::kAsidPoolEntries - 1)];
+}
+
 // The PML4 assigned `asid`, or 0.
-PhysAddr asid_lookup(uint64_t asid);
+inline PhysAddr asid_lookup(uint64_t asid) {
+  uint64_t* e = asid_entry(asid);
+  return e == nullptr ? 0 : *e & ~kAsidGenerationMask;
+}
+
+// The generation of `asid`'s current (or last) assignment.
+inline uint64_t asid_generation(uint64_t asid) {
+  uint64_t* e = asid_entry(asid);
+  return e == nullptr ? 0 : *e & kAsidGenerationMask;
+}
 
 // Assigns the pool's first free ASID to `pml4`. Errors: kNoSpace when the pool is full.
 abi::Result<uint64_t> asid_assign(uint64_t pool_index, PhysAddr pml4);
@@ -48,7 +72,9 @@ void asid_release(uint64_t asid, PhysAddr pml4);
 abi::Result<uint64_t> asid_of(PhysAddr pml4);
 
 // Whether a PML4 capability's recorded ASID is live, i.e. still names its address space.
-bool pml4_asid_live(const Cap& pml4);
+inline bool pml4_asid_live(const Cap& pml4) {
+  return pml4.pml4_has_asid() && asid_lookup(pml4.pml4_asid()) == pml4.object();
+}
 
 // For unit tests: forgets every pool.
 void asid_reset_for_test();

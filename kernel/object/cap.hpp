@@ -12,8 +12,9 @@
 //   endpoint    badge (0: unbadged)
 //   reply       [0] master (the TCB's own), [1] can_grant
 //   frame       [1:0] size (0: 4 KiB, 1: 2 MiB), [2] device, [3] mapped, [15:4] ASID,
-//               [63:16] mapped virtual address >> 12
-//   page tables [3] mapped, [15:4] ASID, [63:16] mapped virtual address >> 12
+//               [50:16] mapped virtual address >> 12, [62:51] ASID generation
+//   page tables [3] mapped, [15:4] ASID, [50:16] mapped virtual address >> 12,
+//               [62:51] ASID generation
 //   pml4        [3] has ASID, [15:4] ASID
 //   asid pool   [2:0] pool index
 //   irq handler [7:0] IRQ line
@@ -80,7 +81,15 @@ class Cap {
   constexpr uint64_t cnode_radix() const { return w1_ & 0x3F; }
   constexpr uint64_t cnode_guard_bits() const { return (w1_ >> 6) & 0x3F; }
   constexpr uint64_t cnode_guard() const { return w1_ >> 12; }
-  static constexpr uint64_t kMaxGuardBits = 52;
+  // A guard may span up to 63 bits of a cptr, but its value is stored in 52 bits.
+  static constexpr uint64_t kMaxGuardBits = 63;
+  static constexpr uint64_t kGuardValueBits = 52;
+
+  // Whether (guard, guard_bits) is a valid guard for a CNode of `radix`.
+  static constexpr bool valid_guard(uint64_t guard, uint64_t guard_bits, uint64_t radix) {
+    return guard_bits <= kMaxGuardBits && guard_bits + radix <= 64 &&
+           (guard >> guard_bits) == 0 && (guard >> kGuardValueBits) == 0;
+  }
 
   // --- endpoint ---
   static constexpr Cap endpoint(PhysAddr base, Rights rights, uint64_t badge) {
@@ -111,10 +120,16 @@ class Cap {
   constexpr bool frame_is_device() const { return (w1_ >> 2) & 1; }
   constexpr bool is_mapped() const { return (w1_ >> 3) & 1; }
   constexpr uint64_t mapped_asid() const { return (w1_ >> 4) & 0xFFF; }
-  constexpr uint64_t mapped_vaddr() const { return (w1_ >> 16) << 12; }
-  constexpr Cap with_mapping(uint64_t asid, uint64_t vaddr) const {
-    return with_word1((w1_ & 7) | 1u << 3 | (asid & 0xFFF) << 4 | (vaddr >> 12) << 16);
+  constexpr uint64_t mapped_vaddr() const { return ((w1_ >> 16) & kVpnMask) << 12; }
+  // Which assignment of the ASID the mapping was made under: an ASID given to a new address
+  // space gets a new generation, so a capability whose address space is gone cannot touch the
+  // mappings of the next one.
+  constexpr uint64_t mapped_generation() const { return (w1_ >> 51) & 0xFFF; }
+  constexpr Cap with_mapping(uint64_t asid, uint64_t generation, uint64_t vaddr) const {
+    return with_word1((w1_ & 7) | 1u << 3 | (asid & 0xFFF) << 4 |
+                      ((vaddr >> 12) & kVpnMask) << 16 | (generation & 0xFFF) << 51);
   }
+  static constexpr uint64_t kVpnMask = (uint64_t{1} << 35) - 1;  // User addresses < 2^47.
   constexpr Cap without_mapping() const { return with_word1(w1_ & 7); }
 
   // --- pml4 ---

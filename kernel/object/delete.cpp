@@ -5,9 +5,12 @@
 #include "object/arch_hooks.hpp"
 #include "object/asid.hpp"
 #include "object/cnode.hpp"
+#include "ipc/ipc.hpp"
 #include "object/endpoint.hpp"
+#include "object/irq.hpp"
 #include "object/mdb.hpp"
 #include "object/tcb.hpp"
+#include "object/vspace.hpp"
 
 #include <kstd/enforce.hpp>
 
@@ -22,8 +25,17 @@ bool is_container(const Cap& cap) {
 
 // Object clean-up that happens whether or not the capability is the last one.
 void finalise_any(const Cap& cap) {
-  if (cap.type() == CapType::kFrame && cap.is_mapped()) {
-    arch::unmap_cap(cap);  // Each frame capability records its own mapping.
+  switch (cap.type()) {
+    case CapType::kFrame:
+      vspace_unmap(cap);  // Each frame capability records its own mapping.
+      break;
+    case CapType::kReply:
+      if (!cap.reply_is_master()) {
+        reply_cap_deleted(mem::phys_to<Tcb>(cap.object()));
+      }
+      break;
+    case CapType::kIoPort: arch::io_ports_changed(nullptr); break;
+    default: break;
   }
 }
 
@@ -33,11 +45,7 @@ void finalise_last(const Cap& cap) {
     case CapType::kEndpoint: endpoint_cancel_all(mem::phys_to<Endpoint>(cap.object())); break;
     case CapType::kPageTable:
     case CapType::kPageDirectory:
-    case CapType::kPdpt:
-      if (cap.is_mapped()) {
-        arch::unmap_cap(cap);
-      }
-      break;
+    case CapType::kPdpt: vspace_unmap(cap); break;
     case CapType::kPml4:
       // The last capability may record a stale ASID (or none): release whatever ASID names
       // this address space now.
@@ -46,6 +54,13 @@ void finalise_last(const Cap& cap) {
       }
       break;
     case CapType::kAsidPool: asid_remove_pool(cap.asid_pool_index()); break;
+    case CapType::kIrqHandler: {
+      IrqLine* l = irq_line(static_cast<uint32_t>(cap.irq()));
+      irq_unbind(l);
+      arch::mask_irq(l->line, true);
+      l->has_handler = false;
+      break;
+    }
     default: break;
   }
 }

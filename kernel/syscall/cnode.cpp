@@ -3,9 +3,9 @@
 // CNode invocations: copy, mint, move, mutate, delete, revoke, describe.
 #include <abi/invocation.hpp>
 
-#include "object/asid.hpp"
 #include "object/cspace.hpp"
 #include "object/delete.hpp"
+#include "object/derive.hpp"
 #include "object/mdb.hpp"
 #include "syscall/invocation.hpp"
 
@@ -16,33 +16,6 @@ namespace {
 
 using abi::Label;
 using abi::Status;
-
-// The capability that a copy of `cap` would be, or why there can be none.
-abi::Result<Cap> derive(const Cap& cap) {
-  switch (cap.type()) {
-    case CapType::kUntyped:  // One capability per region: move it, or retype it smaller.
-    case CapType::kReply:    // Replies are one-shot and belong to one thread.
-    case CapType::kZombie:
-    case CapType::kNull: return abi::err(Status::kIllegalOperation);
-    case CapType::kPageTable:
-    case CapType::kPageDirectory:
-    case CapType::kPdpt:
-      // An unmapped table could otherwise be mapped twice through two copies.
-      if (!cap.is_mapped()) {
-        return abi::err(Status::kIllegalOperation);
-      }
-      return cap;
-    case CapType::kPml4:
-      // The ASID is recorded in the capability it was assigned through; a copy made before
-      // that would never learn of it (and could get a second one).
-      if (!pml4_asid_live(cap)) {
-        return abi::err(Status::kIllegalOperation);
-      }
-      return cap;
-    case CapType::kFrame: return cap.without_mapping();  // Each copy maps on its own.
-    default: return cap;
-  }
-}
 
 // Applies the badge or guard in `data` to `cap`. `minting` is false for mutate, which may only
 // change CNode guards.
@@ -59,8 +32,7 @@ abi::Result<Cap> apply_data(const Cap& cap, uint64_t data, bool minting) {
     case CapType::kCNode: {
       uint64_t guard_bits = data & 63;
       uint64_t guard = data >> 6;
-      if (guard_bits > Cap::kMaxGuardBits || guard_bits + cap.cnode_radix() > 64 ||
-          (guard_bits < 64 && (guard >> guard_bits) != 0)) {
+      if (!Cap::valid_guard(guard, guard_bits, cap.cnode_radix())) {
         return abi::err(Status::kInvalidArgument);
       }
       return Cap::cnode(cap.object(), cap.cnode_radix(), guard_bits, guard)
@@ -104,7 +76,7 @@ abi::Result<Rights> rights_arg(uint64_t word) {
 abi::Result<void> copy_or_mint(const Slot* target, const Invocation& inv, bool minting) {
   SlotPair p = TRY(lookup_pair(target, inv));
   Rights mask = TRY(rights_arg(inv.args[5]));
-  Cap cap = TRY(derive(p.src->cap));
+  Cap cap = TRY(derive_cap(p.src->cap));
   cap = cap.with_rights(cap.rights() & mask);
   if (minting) {
     cap = TRY(apply_data(cap, inv.args[6], true));
@@ -151,7 +123,10 @@ abi::Result<void> decode_cnode(Slot* target, Invocation& inv) {
       inv.reply[1] = c.rights().bits;
       inv.reply[2] = c.object();
       inv.reply[3] = c.word1();
-      inv.reply_length = 4;
+      bool maps = c.type() == CapType::kFrame || c.type() == CapType::kPageTable ||
+                  c.type() == CapType::kPageDirectory || c.type() == CapType::kPdpt;
+      inv.reply[4] = maps && c.is_mapped() ? c.mapped_vaddr() : ~uint64_t{0};
+      inv.reply_length = 5;
       return {};
     }
     default: return abi::err(Status::kIllegalOperation);

@@ -41,6 +41,14 @@ abi::Result<void> invoke(Slot* target, Invocation& inv) {
     case CapType::kUntyped: return decode_untyped(target, inv);
     case CapType::kAsidControl: return decode_asid_control(target, inv);
     case CapType::kAsidPool: return decode_asid_pool(target, inv);
+    case CapType::kTcb: return decode_tcb(target, inv);
+    case CapType::kFrame: return decode_frame(target, inv);
+    case CapType::kPageTable:
+    case CapType::kPageDirectory:
+    case CapType::kPdpt: return decode_table(target, inv);
+    case CapType::kIrqControl: return decode_irq_control(target, inv);
+    case CapType::kIrqHandler: return decode_irq_handler(target, inv);
+    case CapType::kIoPortControl: return decode_ioport_control(target, inv);
     default: return abi::err(abi::Status::kIllegalOperation);
   }
 }

@@ -15,10 +15,13 @@
 
 namespace kernel {
 
-struct Invocation {
-  static constexpr size_t kMaxReplyWords = 8;
+struct Tcb;
 
-  Cap cspace_root;       // The invoker's CSpace root, for cptr arguments.
+struct Invocation {
+  static constexpr size_t kMaxReplyWords = 24;
+
+  Tcb* caller = nullptr;  // The invoking thread (null in unit tests that have none).
+  Cap cspace_root;        // The invoker's CSpace root, for cptr arguments.
   uint64_t label;        // The method.
   const uint64_t* args;  // Message words.
   size_t length;         // Number of message words available.
@@ -35,6 +38,12 @@ abi::Result<void> decode_cnode(Slot* target, Invocation& inv);
 abi::Result<void> decode_untyped(Slot* target, Invocation& inv);
 abi::Result<void> decode_asid_control(Slot* target, Invocation& inv);
 abi::Result<void> decode_asid_pool(Slot* target, Invocation& inv);
+abi::Result<void> decode_tcb(Slot* target, Invocation& inv);
+abi::Result<void> decode_frame(Slot* target, Invocation& inv);
+abi::Result<void> decode_table(Slot* target, Invocation& inv);
+abi::Result<void> decode_irq_control(Slot* target, Invocation& inv);
+abi::Result<void> decode_irq_handler(Slot* target, Invocation& inv);
+abi::Result<void> decode_ioport_control(Slot* target, Invocation& inv);
 
 // Helpers shared by the decoders.
 

@@ -24,6 +24,13 @@ enum InitialSlot : uint64_t {
   kFirstFreeFixedSlot = 16,
 };
 
+// Where the kernel puts things in the root task's address space.
+inline constexpr uint64_t kRootBootInfoVaddr = 0x00007F0000000000;  // kPages read-only pages.
+inline constexpr uint64_t kRootIpcBufferVaddr = 0x00007F0000010000;
+inline constexpr uint64_t kRootStackTop = 0x00007F0000200000;
+inline constexpr uint64_t kRootStackSize = 256 * 1024;
+inline constexpr uint8_t kRootPriority = 255;
+
 struct SlotRange {
   uint64_t start;  // First slot.
   uint64_t end;    // One past the last.
@@ -62,7 +69,8 @@ struct BootInfo {
   SlotRange untyped;             // Untyped capabilities, in untyped_list order.
   SlotRange module_frames;       // Frames of every module, module after module.
   SlotRange boot_info_frames;    // The frames of this structure.
-  SlotRange user_image_frames;   // Frames of the root task's own image, stack and buffers.
+  SlotRange user_image;          // The root task's own page tables and frames (image, stack,
+                                 // IPC buffer), in the order the kernel made them.
   uint64_t ram_untyped_bytes;    // Sum of the non-device untyped.
   uint64_t kernel_boot_bytes;    // Memory the kernel took from free memory at boot.
   uint64_t module_count;

@@ -32,9 +32,10 @@ enum class Status : uint64_t {
   kNoSpace = 20,           // A fixed-size table is full.
   kNotFound = 21,          // A name or key does not exist.
   kCorrupt = 22,           // Data failed a consistency or hash check.
+  kCancelled = 23,         // The thread was suspended while it waited; nothing was sent.
 };
 
-inline constexpr uint64_t kStatusCount = 23;
+inline constexpr uint64_t kStatusCount = 24;
 
 // Short stable names, used in logs and test output.
 constexpr const char* status_name(Status s) {
@@ -62,6 +63,7 @@ constexpr const char* status_name(Status s) {
     case Status::kNoSpace: return "no-space";
     case Status::kNotFound: return "not-found";
     case Status::kCorrupt: return "corrupt";
+    case Status::kCancelled: return "cancelled";
   }
   return "unknown-status";
 }

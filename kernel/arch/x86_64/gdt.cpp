@@ -21,12 +21,20 @@ struct [[gnu::packed]] DescriptorPointer {
   uint64_t base;
 };
 
-Gdt g_gdt;
-Tss g_tss;
+// The TSS with its I/O permission bitmap right behind it (a set bit denies the port). The byte
+// after the bitmap must be all ones.
+struct alignas(16) TssBlock {
+  Tss tss;
+  uint8_t io_bitmap[kIoBitmapBytes + 1];
+};
 
-void set_tss_descriptor(Gdt& gdt, const Tss& tss) {
-  auto base = reinterpret_cast<uint64_t>(&tss);
-  uint64_t limit = sizeof(Tss) - 1;
+Gdt g_gdt;
+TssBlock g_tss_block;
+Tss& g_tss = g_tss_block.tss;
+
+void set_tss_descriptor(Gdt& gdt, const TssBlock& block) {
+  auto base = reinterpret_cast<uint64_t>(&block);
+  uint64_t limit = sizeof(TssBlock) - 1;
   uint64_t low = (limit & 0xFFFF) | ((base & 0xFFFFFF) << 16) | (uint64_t{0x89} << 40) |
                  (((limit >> 16) & 0xF) << 48) | (((base >> 24) & 0xFF) << 56);
   gdt.entries[kTssSelector / 8] = low;
@@ -47,9 +55,11 @@ void init_gdt() {
   g_tss.ist[static_cast<int>(Ist::kNmi) - 1] = ist_stack_top(Ist::kNmi);
   g_tss.ist[static_cast<int>(Ist::kMachineCheck) - 1] = ist_stack_top(Ist::kMachineCheck);
   g_tss.rsp[0] = reinterpret_cast<uint64_t>(boot_stack_top);
-  // No I/O bitmap yet: an offset past the limit denies every port to user mode.
   g_tss.iomap_base = sizeof(Tss);
-  set_tss_descriptor(g_gdt, g_tss);
+  for (uint8_t& b : g_tss_block.io_bitmap) {
+    b = 0xFF;  // Every port denied until a thread with port capabilities runs.
+  }
+  set_tss_descriptor(g_gdt, g_tss_block);
 
   DescriptorPointer ptr{sizeof(g_gdt) - 1, reinterpret_cast<uint64_t>(&g_gdt)};
   asm volatile(
@@ -73,5 +83,21 @@ void init_gdt() {
 }
 
 void set_kernel_stack(uint64_t top) { g_tss.rsp[0] = top; }
+
+void* tss_kernel_stack_slot() {
+  // The field sits 4 bytes into the packed TSS: writers copy bytes rather than assume alignment.
+  return reinterpret_cast<char*>(&g_tss) + offsetof(Tss, rsp);
+}
+
+void io_bitmap_set(uint32_t first, uint32_t last, bool allow) {
+  for (uint32_t port = first; port <= last && port < kIoBitmapBytes * 8; ++port) {
+    uint8_t bit = static_cast<uint8_t>(1u << (port % 8));
+    if (allow) {
+      g_tss_block.io_bitmap[port / 8] &= static_cast<uint8_t>(~bit);
+    } else {
+      g_tss_block.io_bitmap[port / 8] |= bit;
+    }
+  }
+}
 
 }  // namespace kernel::x86

@@ -32,7 +32,16 @@ static_assert(sizeof(Tss) == 104);
 // Loads this CPU's GDT and TSS and reloads every segment register.
 void init_gdt();
 
-// Sets the stack the CPU switches to when an interrupt arrives from user mode.
+// Sets the stack the CPU switches to when an interrupt arrives from user mode. The kernel points
+// it just past the current thread's saved registers, so the CPU saves them in the TCB.
 void set_kernel_stack(uint64_t top);
+
+// This CPU's TSS.RSP0 field, for the exit path to update without a call.
+void* tss_kernel_stack_slot();
+
+inline constexpr uint32_t kIoBitmapBytes = 65536 / 8;
+
+// Allows or denies user-mode access to ports [first, last] on this CPU.
+void io_bitmap_set(uint32_t first, uint32_t last, bool allow);
 
 }  // namespace kernel::x86

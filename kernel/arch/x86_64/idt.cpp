@@ -90,6 +90,9 @@ void init_idt() {
     }
     g_idt[v] = make_gate(trap_vector_table[v], ist);
   }
+  // int3 and into from user mode raise their own exceptions (for debuggers) instead of #GP.
+  set_gate_user_callable(kBreakpoint, true);
+  set_gate_user_callable(kOverflow, true);
   load_idt();
 }
 

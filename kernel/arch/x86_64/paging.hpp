@@ -9,29 +9,13 @@
 #include <kstd/types.hpp>
 
 #include "layout.h"
+#include "pte.hpp"
 
 namespace kernel::mem {
 class PhysMap;
 }
 
 namespace kernel::x86 {
-
-inline constexpr uint64_t kPtePresent = 1ull << 0;
-inline constexpr uint64_t kPteWrite = 1ull << 1;
-inline constexpr uint64_t kPteUser = 1ull << 2;
-inline constexpr uint64_t kPteWriteThrough = 1ull << 3;
-inline constexpr uint64_t kPteCacheDisable = 1ull << 4;
-inline constexpr uint64_t kPteAccessed = 1ull << 5;
-inline constexpr uint64_t kPteDirty = 1ull << 6;
-inline constexpr uint64_t kPteHuge = 1ull << 7;  // 2 MiB in a PD, 1 GiB in a PDPT.
-inline constexpr uint64_t kPteGlobal = 1ull << 8;
-inline constexpr uint64_t kPteNx = 1ull << 63;
-inline constexpr uint64_t kPteAddrMask = 0x000FFFFFFFFFF000ull;
-
-inline constexpr uint64_t kPageSize = 4096;
-inline constexpr uint64_t kLargePageSize = 2ull << 20;
-inline constexpr uint64_t kHugePageSize = 1ull << 30;
-inline constexpr size_t kEntriesPerTable = 512;
 
 struct PagingFeatures {
   bool nx = false;        // Execute-disable (EFER.NXE set by boot.S when present).

@@ -5,6 +5,7 @@
 #include "core/panic.hpp"
 #include "cpu.hpp"
 #include "idt.hpp"
+#include "thread.hpp"
 
 #include <kstd/enforce.hpp>
 
@@ -66,8 +67,8 @@ extern "C" void trap_dispatch(kernel::x86::TrapFrame* frame) {
     if (!frame->from_user()) {
       kernel_exception(*frame);
     }
-    // No user mode exists yet; reaching here means the CPU state is nonsense.
-    PANIC("exception %s from user mode before user mode exists", exception_mnemonic(frame->vector));
+    // User-mode traps go to trap_from_user; reaching here means the entry code is broken.
+    PANIC("user-mode exception %s on the kernel path", exception_mnemonic(frame->vector));
   }
-  LOG_WARN("unexpected interrupt on vector %llu", static_cast<unsigned long long>(frame->vector));
+  kernel_interrupt(*frame);
 }

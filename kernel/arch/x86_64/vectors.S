@@ -2,8 +2,15 @@
 /*
  * Entry stubs for all 256 interrupt vectors. Each stub makes the stack uniform (a zero error
  * code where the CPU pushes none, then the vector number) and jumps to trap_common, which saves
- * the general registers as a TrapFrame (trap_frame.hpp) and calls trap_dispatch.
+ * the general registers.
+ *
+ * From user mode the CPU has switched to TSS.RSP0, which points just past the current thread's
+ * UserContext in its TCB, so all of this lands in the TCB; trap_common then moves to the
+ * kernel stack and calls trap_from_user, which never returns. From kernel mode (a kernel bug,
+ * or an interrupt while the CPU idles) the frame is a TrapFrame on the kernel stack and
+ * trap_dispatch returns to the interrupted code.
  */
+#include "gprs.h"
 
 /* Vectors for which the CPU pushes an error code. */
 #define HAS_ERROR_CODE(n) ((n) == 8 || ((n) >= 10 && (n) <= 14) || (n) == 17 || (n) == 21 || (n) == 29 || (n) == 30)
@@ -38,41 +45,19 @@ trap_common:
 	testb $3, 24(%rsp)
 	jz 1f
 	swapgs
-1:	pushq %rax
-	pushq %rbx
-	pushq %rcx
-	pushq %rdx
-	pushq %rsi
-	pushq %rdi
-	pushq %rbp
-	pushq %r8
-	pushq %r9
-	pushq %r10
-	pushq %r11
-	pushq %r12
-	pushq %r13
-	pushq %r14
-	pushq %r15
+1:	PUSH_GPRS
 	cld
 	mov %rsp, %rdi
-	call trap_dispatch
+	testb $3, 144(%rsp)	/* CS: after 15 registers, vector, error code, RIP */
+	jz 3f
+	mov %gs:8, %rsp
+	xor %ebp, %ebp
+	call trap_from_user
+	ud2
+3:	call trap_dispatch
 	.global trap_return
 trap_return:
-	popq %r15
-	popq %r14
-	popq %r13
-	popq %r12
-	popq %r11
-	popq %r10
-	popq %r9
-	popq %r8
-	popq %rbp
-	popq %rdi
-	popq %rsi
-	popq %rdx
-	popq %rcx
-	popq %rbx
-	popq %rax
+	POP_GPRS
 	addq $16, %rsp
 	testb $3, 8(%rsp)
 	jz 2f

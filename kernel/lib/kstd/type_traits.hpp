@@ -18,6 +18,7 @@ using std::is_integral_v;
 using std::is_pointer_v;
 using std::is_same_v;
 using std::is_signed_v;
+using std::is_standard_layout_v;
 using std::is_trivially_copyable_v;
 using std::is_trivially_destructible_v;
 using std::is_unsigned_v;

@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+
+#include "../support/elf_image.hpp"
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -30,68 +32,11 @@ using keel::tool::kUserLimit;
 
 using Bytes = std::vector<std::byte>;
 
-constexpr std::uint64_t kPage = 0x1000;
-constexpr std::uint64_t kText = 0x401000;
-constexpr std::uint64_t kData = 0x402000;
+constexpr std::uint64_t kPage = keel::test::kElfPage;
+constexpr std::uint64_t kText = keel::test::kElfText;
+constexpr std::uint64_t kData = keel::test::kElfData;
 
-// Describes an ELF64 file as plain header structs and serialises it. Tests start from good() and
-// change one field, so each test breaks exactly the rule it is about.
-struct ImageBuilder {
-  Elf64_Ehdr ehdr{};
-  std::vector<Elf64_Phdr> phdrs;
-  std::map<std::uint64_t, std::string> payload;  // Bytes to place at a file offset.
-  std::uint64_t file_size = 0;
-  // Where the table really goes, kept apart from e_phoff so that tests can make e_phoff lie.
-  std::uint64_t table_offset = sizeof(Elf64_Ehdr);
-
-  // A static executable shaped like GNU ld output: headers, text, then data with a bss tail, plus
-  // a PT_GNU_STACK that the checker must ignore.
-  static ImageBuilder good() {
-    ImageBuilder b;
-    std::memcpy(b.ehdr.e_ident, ELFMAG, SELFMAG);
-    b.ehdr.e_ident[EI_CLASS] = ELFCLASS64;
-    b.ehdr.e_ident[EI_DATA] = ELFDATA2LSB;
-    b.ehdr.e_ident[EI_VERSION] = EV_CURRENT;
-    b.ehdr.e_type = ET_EXEC;
-    b.ehdr.e_machine = EM_X86_64;
-    b.ehdr.e_version = EV_CURRENT;
-    b.ehdr.e_entry = kText;
-    b.ehdr.e_phoff = sizeof(Elf64_Ehdr);
-    b.ehdr.e_ehsize = sizeof(Elf64_Ehdr);
-    b.ehdr.e_phentsize = sizeof(Elf64_Phdr);
-    b.load(PF_R, 0, 0x400000, 0x200, 0x200);
-    b.load(PF_R | PF_X, 0x1000, kText, 0x1000, 0x1000);
-    b.load(PF_R | PF_W, 0x2000, kData, 0x100, 0x3000);
-    b.phdrs.push_back(Elf64_Phdr{PT_GNU_STACK, PF_R | PF_W, 0, 0, 0, 0, 0, 16});
-    b.file_size = 0x2100;
-    return b;
-  }
-
-  Elf64_Phdr& load(Elf64_Word flags, std::uint64_t offset, std::uint64_t vaddr,
-                   std::uint64_t filesz, std::uint64_t memsz) {
-    phdrs.push_back(Elf64_Phdr{PT_LOAD, flags, offset, vaddr, vaddr, filesz, memsz, kPage});
-    return phdrs.back();
-  }
-
-  // e_phnum follows the table unless a test has set it on purpose.
-  Bytes bytes(bool keep_phnum = false) const {
-    Elf64_Ehdr header = ehdr;
-    if (!keep_phnum) {
-      header.e_phnum = static_cast<Elf64_Half>(phdrs.size());
-    }
-    const std::uint64_t table_end = table_offset + phdrs.size() * sizeof(Elf64_Phdr);
-    Bytes out(std::max<std::uint64_t>({file_size, sizeof(header), table_end}));
-    std::memcpy(out.data(), &header, sizeof(header));
-    if (!phdrs.empty()) {
-      std::memcpy(out.data() + table_offset, phdrs.data(), phdrs.size() * sizeof(Elf64_Phdr));
-    }
-    for (const auto& [offset, text] : payload) {
-      REQUIRE(offset + text.size() <= out.size());
-      std::memcpy(out.data() + offset, text.data(), text.size());
-    }
-    return out;
-  }
-};
+using keel::test::ImageBuilder;
 
 std::vector<ElfProblem> check(const Bytes& image) {
   return check_user_elf_image(image, "test");
@@ -158,7 +103,7 @@ class TempFile {
 }  // namespace
 
 TEST_CASE("a static x86-64 executable in the user half passes", "[elf_check]") {
-  const auto problems = check(ImageBuilder::good().bytes());
+  const auto problems = check(ImageBuilder::good().serialise<std::byte>());
   INFO(describe(problems));
   CHECK(problems.empty());
 }
@@ -166,7 +111,7 @@ TEST_CASE("a static x86-64 executable in the user half passes", "[elf_check]") {
 TEST_CASE("a segment may end exactly at the user limit", "[elf_check]") {
   auto b = ImageBuilder::good();
   b.phdrs[2].p_vaddr = kUserLimit - 0x3000;
-  const auto problems = check(b.bytes());
+  const auto problems = check(b.serialise<std::byte>());
   INFO(describe(problems));
   CHECK(problems.empty());
 }
@@ -174,7 +119,7 @@ TEST_CASE("a segment may end exactly at the user limit", "[elf_check]") {
 TEST_CASE("large power-of-two alignments are accepted", "[elf_check]") {
   auto b = ImageBuilder::good();
   b.phdrs[1].p_align = 0x200000;
-  const auto problems = check(b.bytes());
+  const auto problems = check(b.serialise<std::byte>());
   INFO(describe(problems));
   CHECK(problems.empty());
 }
@@ -185,7 +130,7 @@ TEST_CASE("empty PT_LOAD segments are ignored", "[elf_check]") {
   auto b = ImageBuilder::good();
   b.load(PF_R, 0xe8, 0, 0, 0).p_align = kPage;
   b.load(PF_R | PF_W | PF_X, 0xe8, 0, 0, 0);
-  const auto problems = check(b.bytes());
+  const auto problems = check(b.serialise<std::byte>());
   INFO(describe(problems));
   CHECK(problems.empty());
 }
@@ -194,7 +139,7 @@ TEST_CASE("only empty PT_LOAD segments count as none", "[elf_check]") {
   auto b = ImageBuilder::good();
   b.phdrs.clear();
   b.load(PF_R | PF_X, 0xe8, 0, 0, 0);
-  const auto problems = check(b.bytes());
+  const auto problems = check(b.serialise<std::byte>());
   INFO(describe(problems));
   REQUIRE(rules(problems) == std::vector<std::string>{"has-load", "entry-in-text"});
 }
@@ -224,12 +169,12 @@ TEST_CASE("files that are not ELF are reported as not-elf", "[elf_check][malform
   SECTION("ELF magic with an invalid class") {
     auto b = ImageBuilder::good();
     b.ehdr.e_ident[EI_CLASS] = 7;
-    CHECK_THAT(only_problem(b.bytes(), "not-elf"), Contains("class 7"));
+    CHECK_THAT(only_problem(b.serialise<std::byte>(), "not-elf"), Contains("class 7"));
   }
 }
 
 TEST_CASE("a truncated ELF header is malformed", "[elf_check][malformed]") {
-  auto image = ImageBuilder::good().bytes();
+  auto image = ImageBuilder::good().serialise<std::byte>();
   image.resize(40);
   CHECK_THAT(only_problem(image, "malformed"), Contains("40-byte"));
 }
@@ -238,31 +183,31 @@ TEST_CASE("the ELF identification must be 64-bit little-endian", "[elf_check]") 
   SECTION("32-bit") {
     auto b = ImageBuilder::good();
     b.ehdr.e_ident[EI_CLASS] = ELFCLASS32;
-    CHECK_THAT(only_problem(b.bytes(), "elf64"), Contains("class is 1"));
+    CHECK_THAT(only_problem(b.serialise<std::byte>(), "elf64"), Contains("class is 1"));
   }
   SECTION("big-endian") {
     auto b = ImageBuilder::good();
     b.ehdr.e_ident[EI_DATA] = ELFDATA2MSB;
-    CHECK_THAT(only_problem(b.bytes(), "little-endian"), Contains("encoding is 2"));
+    CHECK_THAT(only_problem(b.serialise<std::byte>(), "little-endian"), Contains("encoding is 2"));
   }
 }
 
 TEST_CASE("the machine must be x86-64", "[elf_check]") {
   auto b = ImageBuilder::good();
   b.ehdr.e_machine = EM_386;
-  CHECK_THAT(only_problem(b.bytes(), "x86-64"), Contains("e_machine is 3"));
+  CHECK_THAT(only_problem(b.serialise<std::byte>(), "x86-64"), Contains("e_machine is 3"));
 }
 
 TEST_CASE("the file must be an ET_EXEC executable", "[elf_check]") {
   auto b = ImageBuilder::good();
   SECTION("ET_DYN") {
     b.ehdr.e_type = ET_DYN;
-    const auto detail = only_problem(b.bytes(), "executable");
+    const auto detail = only_problem(b.serialise<std::byte>(), "executable");
     CHECK_THAT(detail, Contains("e_type is 3") && Contains("ET_DYN"));
   }
   SECTION("ET_REL") {
     b.ehdr.e_type = ET_REL;
-    CHECK_THAT(only_problem(b.bytes(), "executable"), Contains("e_type is 1"));
+    CHECK_THAT(only_problem(b.serialise<std::byte>(), "executable"), Contains("e_type is 1"));
   }
 }
 
@@ -272,37 +217,37 @@ TEST_CASE("the program header table must fit in the file", "[elf_check][malforme
   std::string number;
   SECTION("e_phoff past the end") {
     b.ehdr.e_phoff = 0x10000;
-    image = b.bytes();
+    image = b.serialise<std::byte>();
     number = "e_phoff 0x10000";
   }
   SECTION("e_phoff near the top of the address space") {
     b.ehdr.e_phoff = 0xffff'ffff'ffff'ff00;
-    image = b.bytes();
+    image = b.serialise<std::byte>();
     number = "e_phoff 0xffffffffffffff00";
   }
   SECTION("table running past the end") {
-    image = b.bytes();
+    image = b.serialise<std::byte>();
     image.resize(sizeof(Elf64_Ehdr) + 2 * sizeof(Elf64_Phdr));
     number = "file size 0xb0";  // 64 + 2 * 56 = 176 bytes.
   }
   SECTION("huge e_phnum") {
     b.ehdr.e_phnum = 0xfff0;
-    image = b.bytes(true);
+    image = b.serialise<std::byte>(true);
     number = "65520";
   }
   SECTION("e_phnum is PN_XNUM without a section to hold the real count") {
     b.ehdr.e_phnum = PN_XNUM;
-    image = b.bytes(true);
+    image = b.serialise<std::byte>(true);
     number = "65535";
   }
   SECTION("e_phoff is zero") {
     b.ehdr.e_phoff = 0;
-    image = b.bytes();
+    image = b.serialise<std::byte>();
     number = "e_phoff 0x0";
   }
   SECTION("wrong e_phentsize") {
     b.ehdr.e_phentsize = 32;
-    image = b.bytes();
+    image = b.serialise<std::byte>();
     number = "e_phentsize 32";
   }
   CHECK_THAT(only_problem(image, "phdr-table"), Contains(number));
@@ -314,16 +259,16 @@ TEST_CASE("binaries must be statically linked", "[elf_check]") {
     b.phdrs.insert(b.phdrs.begin() + 1,
                    Elf64_Phdr{PT_INTERP, PF_R, 0x160, 0x400160, 0x400160, 0x10, 0x10, 1});
     b.payload[0x160] = std::string("/lib/ld.so\0", 11);
-    const auto detail = only_problem(b.bytes(), "static");
+    const auto detail = only_problem(b.serialise<std::byte>(), "static");
     CHECK_THAT(detail, Contains("segment 1") && Contains("\"/lib/ld.so\""));
   }
   SECTION("PT_INTERP pointing past the end of the file") {
     b.phdrs.push_back(Elf64_Phdr{PT_INTERP, PF_R, 0x9000, 0x400160, 0x400160, 0x10, 0x10, 1});
-    CHECK_THAT(only_problem(b.bytes(), "static"), Contains("segment 4"));
+    CHECK_THAT(only_problem(b.serialise<std::byte>(), "static"), Contains("segment 4"));
   }
   SECTION("PT_DYNAMIC") {
     b.phdrs.push_back(Elf64_Phdr{PT_DYNAMIC, PF_R | PF_W, 0x2000, kData, kData, 0x80, 0x80, 8});
-    CHECK_THAT(only_problem(b.bytes(), "static"), Contains("segment 4 at 0x402000"));
+    CHECK_THAT(only_problem(b.serialise<std::byte>(), "static"), Contains("segment 4 at 0x402000"));
   }
 }
 
@@ -331,7 +276,7 @@ TEST_CASE("there must be at least one PT_LOAD", "[elf_check]") {
   auto b = ImageBuilder::good();
   SECTION("no program headers at all") {
     b.phdrs.clear();
-    const auto problems = check(b.bytes());
+    const auto problems = check(b.serialise<std::byte>());
     INFO(describe(problems));
     REQUIRE(rules(problems) == std::vector<std::string>{"has-load", "entry-in-text"});
     CHECK_THAT(problems[0].detail, Contains("none of the 0"));
@@ -340,7 +285,7 @@ TEST_CASE("there must be at least one PT_LOAD", "[elf_check]") {
     for (auto& phdr : b.phdrs) {
       phdr.p_type = PT_NOTE;
     }
-    const auto problems = check(b.bytes());
+    const auto problems = check(b.serialise<std::byte>());
     INFO(describe(problems));
     REQUIRE(rules(problems) == std::vector<std::string>{"has-load", "entry-in-text"});
     CHECK_THAT(problems[0].detail, Contains("none of the 4"));
@@ -355,32 +300,32 @@ TEST_CASE("PT_LOAD segments must be page aligned", "[elf_check]") {
     b.phdrs[1].p_filesz -= 0x10;
     b.phdrs[1].p_memsz -= 0x10;
     b.ehdr.e_entry = b.phdrs[1].p_vaddr;
-    const auto detail = only_problem(b.bytes(), "segment-aligned");
+    const auto detail = only_problem(b.serialise<std::byte>(), "segment-aligned");
     CHECK_THAT(detail, Contains("segment 1 at 0x401010") && Contains("0x1000"));
   }
   SECTION("p_offset not congruent to p_vaddr") {
     b.phdrs[1].p_offset = 0x1010;
-    const auto detail = only_problem(b.bytes(), "segment-aligned");
+    const auto detail = only_problem(b.serialise<std::byte>(), "segment-aligned");
     CHECK_THAT(detail, Contains("segment 1 at 0x401000") && Contains("0x1010"));
   }
   SECTION("p_align below the page size") {
     b.phdrs[2].p_align = 0x800;
-    CHECK_THAT(only_problem(b.bytes(), "segment-aligned"), Contains("p_align 0x800"));
+    CHECK_THAT(only_problem(b.serialise<std::byte>(), "segment-aligned"), Contains("p_align 0x800"));
   }
   SECTION("p_align not a power of two") {
     b.phdrs[2].p_align = 0x3000;
-    CHECK_THAT(only_problem(b.bytes(), "segment-aligned"), Contains("p_align 0x3000"));
+    CHECK_THAT(only_problem(b.serialise<std::byte>(), "segment-aligned"), Contains("p_align 0x3000"));
   }
   SECTION("p_align zero") {
     b.phdrs[2].p_align = 0;
-    CHECK_THAT(only_problem(b.bytes(), "segment-aligned"), Contains("p_align 0x0"));
+    CHECK_THAT(only_problem(b.serialise<std::byte>(), "segment-aligned"), Contains("p_align 0x0"));
   }
 }
 
 TEST_CASE("p_filesz must not exceed p_memsz", "[elf_check]") {
   auto b = ImageBuilder::good();
   b.phdrs[2].p_memsz = 0x80;
-  const auto detail = only_problem(b.bytes(), "filesz-le-memsz");
+  const auto detail = only_problem(b.serialise<std::byte>(), "filesz-le-memsz");
   CHECK_THAT(detail, Contains("p_filesz 0x100") && Contains("p_memsz 0x80"));
 }
 
@@ -388,34 +333,43 @@ TEST_CASE("PT_LOAD file bytes must lie inside the file", "[elf_check][malformed]
   auto b = ImageBuilder::good();
   SECTION("past the end") {
     b.phdrs[2].p_filesz = 0x3000;
-    const auto detail = only_problem(b.bytes(), "segment-in-file");
+    const auto detail = only_problem(b.serialise<std::byte>(), "segment-in-file");
     CHECK_THAT(detail, Contains("0x5000") && Contains("0x2100"));
   }
   SECTION("offset plus size wraps") {
     b.phdrs[2].p_offset = 0xffff'ffff'ffff'f000;
-    CHECK_THAT(only_problem(b.bytes(), "segment-in-file"), Contains("0xfffffffffffff000"));
+    CHECK_THAT(only_problem(b.serialise<std::byte>(), "segment-in-file"), Contains("0xfffffffffffff000"));
   }
+}
+
+TEST_CASE("at most 16 loadable segments", "[elf_check]") {
+  auto b = ImageBuilder::good();
+  for (std::uint64_t i = 0; i < 14; ++i) {
+    b.load(PF_R, 0x2000, 0x500000 + i * kPage, 0x10, 0x10);
+  }
+  const auto detail = only_problem(b.serialise<std::byte>(), "segment-count");
+  CHECK_THAT(detail, Contains("17") && Contains("16"));
 }
 
 TEST_CASE("PT_LOAD segments must lie in the user half", "[elf_check]") {
   auto b = ImageBuilder::good();
   SECTION("page zero") {
     b.phdrs[0].p_vaddr = 0;
-    const auto detail = only_problem(b.bytes(), "user-half");
+    const auto detail = only_problem(b.serialise<std::byte>(), "user-half");
     CHECK_THAT(detail, Contains("[0x0, 0x200)") && Contains("page zero"));
   }
   SECTION("crossing the user limit") {
     b.phdrs[2].p_vaddr = kUserLimit - 0x1000;
-    const auto detail = only_problem(b.bytes(), "user-half");
-    CHECK_THAT(detail, Contains("0x7ffffffff000") && Contains("0x800000000000"));
+    const auto detail = only_problem(b.serialise<std::byte>(), "user-half");
+    CHECK_THAT(detail, Contains("0x7fffffffe000") && Contains("0x7ffffffff000"));
   }
   SECTION("in the kernel half") {
     b.phdrs[2].p_vaddr = 0xffff'ffff'8000'0000;
-    CHECK_THAT(only_problem(b.bytes(), "user-half"), Contains("0xffffffff80000000"));
+    CHECK_THAT(only_problem(b.serialise<std::byte>(), "user-half"), Contains("0xffffffff80000000"));
   }
   SECTION("p_vaddr + p_memsz wraps around") {
     b.phdrs[2].p_vaddr = 0xffff'ffff'ffff'f000;
-    const auto detail = only_problem(b.bytes(), "user-half");
+    const auto detail = only_problem(b.serialise<std::byte>(), "user-half");
     CHECK_THAT(detail, Contains("0xfffffffffffff000") && Contains("wraps"));
   }
 }
@@ -423,7 +377,7 @@ TEST_CASE("PT_LOAD segments must lie in the user half", "[elf_check]") {
 TEST_CASE("no PT_LOAD may be writable and executable", "[elf_check]") {
   auto b = ImageBuilder::good();
   b.phdrs[2].p_flags = PF_R | PF_W | PF_X;
-  const auto detail = only_problem(b.bytes(), "w-xor-x");
+  const auto detail = only_problem(b.serialise<std::byte>(), "w-xor-x");
   CHECK(detail == "segment 2 at 0x402000 is writable and executable");
 }
 
@@ -431,7 +385,7 @@ TEST_CASE("PT_LOAD segments must not overlap", "[elf_check]") {
   auto b = ImageBuilder::good();
   SECTION("the same addresses") {
     b.phdrs[2].p_vaddr = kText;
-    const auto detail = only_problem(b.bytes(), "segments-overlap");
+    const auto detail = only_problem(b.serialise<std::byte>(), "segments-overlap");
     CHECK_THAT(detail, Contains("segment 1 [0x401000, 0x402000)") &&
                            Contains("segment 2 [0x401000, 0x404000)"));
   }
@@ -439,7 +393,7 @@ TEST_CASE("PT_LOAD segments must not overlap", "[elf_check]") {
     b.phdrs[1].p_filesz = b.phdrs[1].p_memsz = 0x800;
     b.phdrs[2].p_vaddr = kText + 0x800;
     b.phdrs[2].p_offset = 0x1800;
-    const auto problems = check(b.bytes());
+    const auto problems = check(b.serialise<std::byte>());
     INFO(describe(problems));
     REQUIRE(rules(problems) == std::vector<std::string>{"segment-aligned", "segments-overlap"});
     CHECK_THAT(problems[1].detail, Contains("segment 1 [0x401000, 0x402000)") &&
@@ -447,7 +401,7 @@ TEST_CASE("PT_LOAD segments must not overlap", "[elf_check]") {
   }
   SECTION("a later table entry at a lower address") {
     b.load(PF_R, 0x2000, 0x400000, 0x100, 0x100);
-    CHECK_THAT(only_problem(b.bytes(), "segments-overlap"),
+    CHECK_THAT(only_problem(b.serialise<std::byte>(), "segments-overlap"),
                Contains("segment 0") && Contains("segment 4"));
   }
 }
@@ -456,21 +410,21 @@ TEST_CASE("the entry point must be in an executable segment", "[elf_check]") {
   auto b = ImageBuilder::good();
   SECTION("in the data segment") {
     b.ehdr.e_entry = kData + 0x10;
-    const auto detail = only_problem(b.bytes(), "entry-in-text");
+    const auto detail = only_problem(b.serialise<std::byte>(), "entry-in-text");
     CHECK_THAT(detail, Contains("0x402010") && Contains("segment 2"));
   }
   SECTION("outside every segment") {
     b.ehdr.e_entry = 0x500000;
-    CHECK_THAT(only_problem(b.bytes(), "entry-in-text"), Contains("0x500000"));
+    CHECK_THAT(only_problem(b.serialise<std::byte>(), "entry-in-text"), Contains("0x500000"));
   }
   SECTION("in the zero-filled tail of the text segment") {
     b.phdrs[1].p_filesz = 0x800;
     b.ehdr.e_entry = kText + 0x900;
-    CHECK_THAT(only_problem(b.bytes(), "entry-in-text"), Contains("0x401900"));
+    CHECK_THAT(only_problem(b.serialise<std::byte>(), "entry-in-text"), Contains("0x401900"));
   }
   SECTION("zero") {
     b.ehdr.e_entry = 0;
-    CHECK_THAT(only_problem(b.bytes(), "entry-in-text"), Contains("entry point 0x0 "));
+    CHECK_THAT(only_problem(b.serialise<std::byte>(), "entry-in-text"), Contains("entry point 0x0 "));
   }
 }
 
@@ -479,7 +433,7 @@ TEST_CASE("every broken rule is reported, not just the first", "[elf_check]") {
   b.ehdr.e_type = ET_DYN;
   b.phdrs[1].p_flags = PF_R | PF_W | PF_X;
   b.phdrs[2].p_memsz = 0x10;
-  const auto problems = check(b.bytes());
+  const auto problems = check(b.serialise<std::byte>());
   INFO(describe(problems));
   CHECK(rules(problems) == std::vector<std::string>{"executable", "w-xor-x", "filesz-le-memsz"});
 }
@@ -487,7 +441,7 @@ TEST_CASE("every broken rule is reported, not just the first", "[elf_check]") {
 TEST_CASE("check_user_elf reads files from disk", "[elf_check][file]") {
   TempFile file;
   SECTION("a good file") {
-    file.write(ImageBuilder::good().bytes());
+    file.write(ImageBuilder::good().serialise<std::byte>());
     const auto problems = check_user_elf(file.path());
     INFO(describe(problems));
     CHECK(problems.empty());
@@ -496,9 +450,9 @@ TEST_CASE("check_user_elf reads files from disk", "[elf_check][file]") {
     auto b = ImageBuilder::good();
     b.phdrs[2].p_flags = PF_R | PF_W | PF_X;
     b.ehdr.e_entry = 0x500000;
-    file.write(b.bytes());
+    file.write(b.serialise<std::byte>());
     const auto from_file = check_user_elf(file.path());
-    const auto from_memory = check(b.bytes());
+    const auto from_memory = check(b.serialise<std::byte>());
     INFO(describe(from_file));
     REQUIRE(rules(from_file) == std::vector<std::string>{"w-xor-x", "entry-in-text"});
     REQUIRE(rules(from_file) == rules(from_memory));
@@ -512,7 +466,7 @@ TEST_CASE("check_user_elf reads files from disk", "[elf_check][file]") {
     CHECK(problems[0].detail == check({})[0].detail);
   }
   SECTION("a truncated header") {
-    auto image = ImageBuilder::good().bytes();
+    auto image = ImageBuilder::good().serialise<std::byte>();
     image.resize(40);
     file.write(image);
     const auto problems = check_user_elf(file.path());
@@ -520,7 +474,7 @@ TEST_CASE("check_user_elf reads files from disk", "[elf_check][file]") {
     CHECK_THAT(problems[0].detail, Contains("40-byte"));
   }
   SECTION("a table past the end") {
-    auto image = ImageBuilder::good().bytes();
+    auto image = ImageBuilder::good().serialise<std::byte>();
     image.resize(sizeof(Elf64_Ehdr) + sizeof(Elf64_Phdr));
     file.write(image);
     CHECK(rules(check_user_elf(file.path())) == std::vector<std::string>{"phdr-table"});
@@ -543,7 +497,7 @@ TEST_CASE("check_user_elf reports paths it cannot read", "[elf_check][file]") {
 // Cutting a good image anywhere must give problems, never a crash or a pass: a truncated copy in
 // the build tree is exactly the kind of file the checker exists to catch.
 TEST_CASE("every truncation of a good image is rejected", "[elf_check][malformed]") {
-  const auto image = ImageBuilder::good().bytes();
+  const auto image = ImageBuilder::good().serialise<std::byte>();
   for (std::size_t size = 0; size < image.size(); ++size) {
     const Bytes cut(image.begin(), image.begin() + static_cast<std::ptrdiff_t>(size));
     INFO("size " << size);
@@ -554,7 +508,7 @@ TEST_CASE("every truncation of a good image is rejected", "[elf_check][malformed
 // Random damage to the headers is the closest the tests get to a hostile file. Run under a
 // sanitizer, this is what shows that nothing is read out of bounds.
 TEST_CASE("random damage to the headers never crashes", "[elf_check][malformed]") {
-  const auto good = ImageBuilder::good().bytes();
+  const auto good = ImageBuilder::good().serialise<std::byte>();
   constexpr std::size_t kHeaderBytes = sizeof(Elf64_Ehdr) + 4 * sizeof(Elf64_Phdr);
   std::mt19937_64 rng(0x6b65656c);  // Fixed seed so that failures can be reproduced.
   for (int round = 0; round < 5000; ++round) {

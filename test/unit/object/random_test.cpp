@@ -641,7 +641,7 @@ Expect Model::copy_or_mint(int target, const Message& m, bool minting) {
         uint64_t guard_bits = data & 63;
         uint64_t guard = data >> 6;
         if (guard_bits > Cap::kMaxGuardBits || guard_bits + cap.cnode_radix() > 64 ||
-            (guard >> guard_bits) != 0) {
+            (guard >> guard_bits) != 0 || (guard >> Cap::kGuardValueBits) != 0) {
           return status_only(Status::kInvalidArgument);
         }
         cap = Cap::cnode(cap.object(), cap.cnode_radix(), guard_bits, guard)
@@ -718,7 +718,7 @@ Expect Model::move_or_mutate(int target, const Message& m, bool mutating) {
         uint64_t guard_bits = data & 63;
         uint64_t guard = data >> 6;
         if (guard_bits > Cap::kMaxGuardBits || guard_bits + cap.cnode_radix() > 64 ||
-            (guard >> guard_bits) != 0) {
+            (guard >> guard_bits) != 0 || (guard >> Cap::kGuardValueBits) != 0) {
           return status_only(Status::kInvalidArgument);
         }
         cap = Cap::cnode(cap.object(), cap.cnode_radix(), guard_bits, guard)
@@ -886,7 +886,11 @@ Expect Model::describe_slot(int target, const Message& m) const {
   }
   Cap c = frozen(l) ? snapshot_[l.index] : cap_at(l) == kNone ? Cap() : caps_[cap_at(l)].cap;
   Expect e;
-  e.reply = {static_cast<uint64_t>(c.type()), c.rights().bits, c.object(), c.word1()};
+  // The model never maps anything; frames and tables report "not mapped" (~0).
+  bool maps = c.type() == CapType::kFrame || c.type() == CapType::kPageTable ||
+              c.type() == CapType::kPageDirectory || c.type() == CapType::kPdpt;
+  uint64_t vaddr = maps && c.is_mapped() ? c.mapped_vaddr() : ~uint64_t{0};
+  e.reply = {static_cast<uint64_t>(c.type()), c.rights().bits, c.object(), c.word1(), vaddr};
   return e;
 }
 

@@ -189,14 +189,21 @@ TEST_CASE("untyped retype: every object type, aligned and zeroed", "[untyped]") 
         break;
       }
       case ObjectType::kTcb: {
-        // Everything is zero except the master reply capability that tcb_init installs.
+        // Slots are empty except the master reply capability that tcb_init installs, the FPU
+        // area is zero, and the thread starts inactive with user segments and no IPC buffer.
         const uint64_t reply_off = kernel::kTcbReplySlot * sizeof(kernel::Slot);
         CHECK(all_bytes(d.object, reply_off, 0));
         const uint64_t after = reply_off + sizeof(kernel::Slot);
-        CHECK(all_bytes(d.object + after, bytes - after, 0));
+        const uint64_t slots_end = kernel::kTcbSlotCount * sizeof(kernel::Slot);
+        CHECK(all_bytes(d.object + after, slots_end - after, 0));
+        CHECK(all_bytes(d.object + kernel::kFpuAreaOffset, bytes - kernel::kFpuAreaOffset, 0));
         const kernel::Tcb* t = kernel::mem::phys_to<kernel::Tcb>(d.object);
         CHECK(t->slots[kernel::kTcbReplySlot].cap.type() == CapType::kReply);
         CHECK(t->state == kernel::ThreadState::kInactive);
+        CHECK(t->context.rax == 0);
+        CHECK(t->context.cs == 0x2B);
+        CHECK(t->ipc_buffer_vaddr == 0);
+        CHECK(t->fault_ep_cptr == 0);
         break;
       }
       case ObjectType::kCNode:

@@ -6,7 +6,9 @@
 #include <stdexcept>
 
 #include "mem/phys.hpp"
+#include "arch_stub.hpp"
 #include "object/asid.hpp"
+#include "object/irq.hpp"
 #include "object/cnode.hpp"
 #include "object/cspace.hpp"
 #include "object/invariants.hpp"
@@ -29,6 +31,9 @@ HostArena::~HostArena() {
 
 TestSystem::TestSystem(uint64_t arena_bytes, uint64_t phys_bits) : arena_(arena_bytes) {
   kernel::asid_reset_for_test();
+  kernel::irq_reset_for_test();
+  reset_test_scheduler();
+  arch_log().clear();
   if (!map_.add(arena_.base(), arena_.size(), kernel::mem::RegionKind::kFree)) {
     throw std::runtime_error("TestSystem: phys map");
   }

@@ -12,3 +12,16 @@ _start:
 	call sys_start
 1:	ud2
 	jmp 1b
+
+/*
+ * sys_thread_entry: threads made by sys::Thread start here with RDI = entry function and
+ * RSI = argument on an empty stack; align it and call sys_thread_main, which never returns.
+ */
+	.text
+	.global sys_thread_entry
+sys_thread_entry:
+	xor %ebp, %ebp
+	and $-16, %rsp
+	call sys_thread_main
+2:	ud2
+	jmp 2b
