@@ -4,8 +4,8 @@
 // bail out, and the commit that follows cannot fail. What it does must equal what the general
 // path does for the same call; the system tests run both ways (fastpath=0 on the command line).
 //
-// Nothing on the way out calls a function that returns (the rare cases leave through
-// leave_to_user_slow), so the success path needs no stack frame of its own.
+// It is built without a frame pointer and may use every register without saving it
+// (kernel/meson.build): the system call entry that calls it keeps nothing in registers.
 #include "ipc/fastpath.hpp"
 
 #include <abi/message.hpp>
@@ -24,19 +24,19 @@
 namespace kernel {
 namespace {
 
-bool g_enabled = true;
-
-// Whether `root` is a CNode capability whose guard and radix take all 64 bits of a cptr (how
-// the root task and libsys lay out CSpaces) and whose guard `cptr` matches. Then the slot is
-// `cnode_slots(root)[cptr & mask]`.
-FASTPATH_INLINE bool single_level_match(const Cap& root, uint64_t cptr) {
-  uint64_t radix = root.cnode_radix();
-  return root.type() == CapType::kCNode && root.cnode_guard_bits() + radix == 64 &&
-         (cptr >> radix) == root.cnode_guard();
-}
-
-FASTPATH_INLINE Slot* single_level_slot(const Cap& root, uint64_t cptr) {
-  return &cnode_slots(root)[cptr & ~(~uint64_t{0} << root.cnode_radix())];
+// Whether `root` is a CNode capability whose guard and radix take all 64 bits of a cptr (how the
+// root task and libsys lay out CSpaces) and whose guard `cptr` matches. Then resolve_cap finds
+// the slot in one level, and so does this: `*slot`.
+FASTPATH_INLINE bool single_level_slot(const Cap& root, uint64_t cptr, Slot** slot) {
+  uint64_t w1 = root.word1();
+  // guard_bits + radix == 64, tested modulo 64: both are below 64 and the radix is at least 1.
+  DEBUG_ASSERT(root.type() != CapType::kCNode || root.cnode_radix() >= abi::kMinCNodeRadix);
+  if (root.type() != CapType::kCNode || ((w1 + (w1 >> 6)) & 63) != 0) {
+    return false;
+  }
+  uint64_t high = cptr >> (w1 & 63);
+  *slot = &cnode_slots(root)[cptr ^ (high << (w1 & 63))];
+  return high == root.cnode_guard();
 }
 
 // A message the fast path can carry: registers only, no capabilities (and not the error bit,
@@ -45,26 +45,28 @@ FASTPATH_INLINE bool short_message(uint64_t info) {
   return (info & (abi::MessageInfo::kErrorBit | (3u << 7) | 0x7F)) <= abi::kMessageRegisters;
 }
 
-// The PML4 to load for `t`, or 0 when its address space cannot be entered as it is: what
+// Whether the address space of `t` can be entered as it is; then `*root` is its PML4. What
 // vspace_root() says, written out so that it compiles to a handful of instructions.
-FASTPATH_INLINE PhysAddr live_root(const Tcb* t) {
+FASTPATH_INLINE bool live_root(const Tcb* t, PhysAddr* root) {
   const Cap& vs = t->slots[kTcbVSpaceSlot].cap;
   if (vs.type() != CapType::kPml4 || !vs.pml4_has_asid()) {
-    return 0;
+    return false;
   }
   uint64_t asid = vs.pml4_asid();
-  PhysAddr pool = g_asid_pools[(asid >> kAsidBitsLow) & (abi::kAsidPools - 1)];
-  if (pool == 0) {
-    return 0;
+  const AsidPool* pool = g_asid_pools[(asid >> kAsidBitsLow) & (abi::kAsidPools - 1)];
+  if (pool == nullptr) {
+    return false;
   }
-  uint64_t entry = mem::phys_to<AsidPool>(pool)->entry[asid & (abi::kAsidPoolEntries - 1)];
-  return ((entry ^ vs.object()) & ~kAsidGenerationMask) == 0 ? vs.object() : 0;
+  uint64_t entry = pool->entry[asid & (abi::kAsidPoolEntries - 1)];
+  *root = vs.object();
+  return ((entry ^ *root) & ~kAsidGenerationMask) == 0;
 }
 
-// The message registers and the message info the receiver sees (label and length; the caps
-// fields are zero, since no capability travels here).
+// The message registers and the message info the receiver sees: label and length, with the
+// capability fields cleared, since no capability travels here (short_message has made sure
+// the error bit and the count of extra capabilities are clear already).
 FASTPATH_INLINE void copy_registers(const Tcb* from, Tcb* to, uint64_t badge) {
-  constexpr uint64_t kKeep = ~(abi::MessageInfo::kErrorBit | (uint64_t{0x1F} << 7));
+  constexpr uint64_t kKeep = ~(uint64_t{0x1F} << 7);
   to->context.rsi = from->context.rsi & kKeep;
   to->context.rdi = badge;
   to->context.rdx = from->context.rdx;
@@ -73,17 +75,21 @@ FASTPATH_INLINE void copy_registers(const Tcb* from, Tcb* to, uint64_t badge) {
   to->context.r10 = from->context.r10;
 }
 
-// What mdb_insert_derived does for a reply capability (never revocable, never first-badged,
-// so the new node has no flags), inline: `dest` goes right after the caller's master slot.
-FASTPATH_INLINE void link_reply(Slot* master, Slot* dest, const Cap& cap) {
-  Slot* next = master->next();
-  dest->cap = cap;
+// What setup_reply does when the receiver holds no reply capability: the reply capability goes
+// into `dest` (empty), right after the caller's master slot, as mdb_insert_derived puts it. It
+// is never revocable or first-badged, so its links carry no flags; it names what the master
+// names (the caller's TCB) with all rights, so its first word is the master's.
+FASTPATH_INLINE void link_reply(Slot* master, Slot* dest, bool can_grant) {
+  DEBUG_ASSERT(master->cap == Cap::reply(master->cap.object(), true, master->cap.reply_can_grant()));
+  uintptr_t master_next = master->mdb.next_bits();  // The next slot, and the master's flag.
+  auto* next = reinterpret_cast<Slot*>(master_next & ~Slot::kFlagMask);
+  dest->cap = master->cap.with_word1(Cap::reply(0, false, can_grant).word1());
   dest->mdb.set_prev_bits(reinterpret_cast<uintptr_t>(master));
   dest->mdb.set_next_bits(reinterpret_cast<uintptr_t>(next));
   if (next != nullptr) {
     next->set_prev(dest);
   }
-  master->set_next(dest);
+  master->mdb.set_next_bits(reinterpret_cast<uintptr_t>(dest) | (master_next & Slot::kFlagMask));
 }
 
 // What mdb_remove does for a reply capability (it has no first-badged flag to pass on).
@@ -105,14 +111,15 @@ FASTPATH_INLINE void unlink_reply(Slot* s) {
 using namespace kernel;
 
 extern "C" void fastpath_call(Tcb* t) {
-  const Cap& cspace = t->slots[kTcbCSpaceSlot].cap;
-  uint64_t cptr = t->context.rdi;
-  if (!short_message(t->context.rsi) || !single_level_match(cspace, cptr)) {
+  if (!short_message(t->context.rsi)) {
     return;
   }
-  const Cap ep_cap = single_level_slot(cspace, cptr)->cap;
-  if (ep_cap.type() != CapType::kEndpoint ||
-      !ep_cap.rights().has(Rights::kWrite | Rights::kGrantReply)) {
+  Slot* slot;
+  if (!single_level_slot(t->slots[kTcbCSpaceSlot].cap, t->context.rdi, &slot)) {
+    return;
+  }
+  const Cap ep_cap = slot->cap;
+  if (!ep_cap.is(CapType::kEndpoint, Rights::kWrite | Rights::kGrantReply)) {
     return;
   }
   auto* ep = mem::phys_to<Endpoint>(ep_cap.object());
@@ -122,15 +129,15 @@ extern "C" void fastpath_call(Tcb* t) {
   Tcb* dest = ep->head;
   // The receiver must outrank or match the caller (otherwise the scheduler decides), be able to
   // run, and have no unanswered caller to release first.
-  PhysAddr root = live_root(dest);
-  if (root == 0 || dest->priority < t->priority || dest->fault != FaultKind::kNone ||
+  PhysAddr root;
+  if (!live_root(dest, &root) || dest->priority < t->priority || dest->fault != FaultKind::kNone ||
       !dest->slots[kTcbCallerSlot].empty()) {
     return;
   }
   // Committed: nothing below can fail.
   Tcb* next_waiter = dest->ep_next;
   ep->head = next_waiter;
-  if (next_waiter == nullptr) {
+  if (next_waiter == nullptr) [[likely]] {  // Most servers wait alone.
     ep->tail = nullptr;
     ep->state = EndpointState::kIdle;
   } else {
@@ -140,7 +147,7 @@ extern "C" void fastpath_call(Tcb* t) {
   dest->blocked_on = nullptr;
   copy_registers(t, dest, ep_cap.badge());
   link_reply(&t->slots[kTcbReplySlot], &dest->slots[kTcbCallerSlot],
-             Cap::reply(mem::to_phys(t), false, (dest->ipc_flags & kIpcCanGrant) != 0));
+             (dest->ipc_flags & kIpcCanGrant) != 0);
   t->state = ThreadState::kBlockedOnReply;
   dest->state = ThreadState::kRunnable;
   x86::CpuLocal* cpu = x86::this_cpu();
@@ -149,14 +156,16 @@ extern "C" void fastpath_call(Tcb* t) {
 }
 
 extern "C" void fastpath_reply_recv(Tcb* t) {
-  const Cap& cspace = t->slots[kTcbCSpaceSlot].cap;
-  uint64_t cptr = t->context.rdi;
   Slot* reply = &t->slots[kTcbCallerSlot];
-  if (!short_message(t->context.rsi) || reply->empty() || !single_level_match(cspace, cptr)) {
+  if (!short_message(t->context.rsi) || reply->empty()) {
     return;
   }
-  const Cap ep_cap = single_level_slot(cspace, cptr)->cap;
-  if (ep_cap.type() != CapType::kEndpoint || !ep_cap.rights().has(Rights::kRead)) {
+  Slot* slot;
+  if (!single_level_slot(t->slots[kTcbCSpaceSlot].cap, t->context.rdi, &slot)) {
+    return;
+  }
+  const Cap ep_cap = slot->cap;
+  if (!ep_cap.is(CapType::kEndpoint, Rights::kRead)) {
     return;
   }
   auto* ep = mem::phys_to<Endpoint>(ep_cap.object());
@@ -166,8 +175,8 @@ extern "C" void fastpath_reply_recv(Tcb* t) {
   Tcb* caller = mem::phys_to<Tcb>(reply->cap.object());
   // The caller must be the best thread to run once this one blocks.
   x86::CpuLocal* cpu = x86::this_cpu();
-  PhysAddr root = live_root(caller);
-  if (root == 0 || caller->state != ThreadState::kBlockedOnReply ||
+  PhysAddr root;
+  if (!live_root(caller, &root) || caller->state != ThreadState::kBlockedOnReply ||
       caller->fault != FaultKind::kNone || cpu->scheduler.ready_above(caller->priority)) {
     return;
   }
@@ -192,10 +201,3 @@ extern "C" void fastpath_reply_recv(Tcb* t) {
   cpu->scheduler.set_current(caller);
   x86::fast_switch_to_user(cpu, caller, root);
 }
-
-namespace kernel {
-
-bool fastpath_enabled() { return g_enabled; }
-void set_fastpath_enabled(bool on) { g_enabled = on; }
-
-}  // namespace kernel

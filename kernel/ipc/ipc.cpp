@@ -29,13 +29,23 @@ constexpr uint64_t kOk = 0;
 
 // --- message words and capabilities --------------------------------------------------------------
 
-void copy_words(Tcb* from, abi::IpcBuffer* fbuf, Tcb* to, abi::IpcBuffer* tbuf, uint64_t n) {
-  for (uint64_t i = 0; i < n && i < abi::kMessageRegisters; ++i) {
-    set_mr(to, tbuf, i, get_mr(from, fbuf, i));
+// Message words 0..n-1: the registers (get_mr and set_mr, written out), then the rest between
+// the IPC buffers in one go.
+void copy_words(const Tcb* from, const abi::IpcBuffer* fbuf, Tcb* to, abi::IpcBuffer* tbuf,
+                uint64_t n) {
+  static_assert(abi::kMessageRegisters == 4);
+  const UserContext& s = from->context;
+  UserContext& d = to->context;
+  switch (kstd::min(n, abi::kMessageRegisters)) {
+    case 4: d.r10 = s.r10; [[fallthrough]];
+    case 3: d.r9 = s.r9; [[fallthrough]];
+    case 2: d.r8 = s.r8; [[fallthrough]];
+    case 1: d.rdx = s.rdx; [[fallthrough]];
+    default: break;
   }
   if (n > abi::kMessageRegisters && fbuf != nullptr && tbuf != nullptr) {
-    memcpy(&tbuf->msg[abi::kMessageRegisters], &fbuf->msg[abi::kMessageRegisters],
-           (n - abi::kMessageRegisters) * sizeof(uint64_t));
+    kstd::copy_words(&tbuf->msg[abi::kMessageRegisters], &fbuf->msg[abi::kMessageRegisters],
+                     n - abi::kMessageRegisters);
   }
 }
 
@@ -163,6 +173,11 @@ bool apply_fault_reply(Tcb* target, Tcb* replier, abi::IpcBuffer* rbuf, uint64_t
     return false;
   }
   c.rflags = sanitise_rflags(c.rflags);
+  if (c.vector == kEntrySyscall) {
+    // It leaves through SYSRETQ, which takes RIP and RFLAGS from RCX and R11 (exit.hpp).
+    c.rcx = c.rip;
+    c.r11 = c.rflags;
+  }
   target->context = c;
   return true;
 }

@@ -7,14 +7,6 @@
 
 namespace kernel {
 
-abi::IpcBuffer* ipc_buffer_of(Tcb* t) {
-  const Cap& frame = t->slots[kTcbIpcBufferSlot].cap;
-  if (frame.type() != CapType::kFrame) {
-    return nullptr;
-  }
-  return mem::phys_to<abi::IpcBuffer>(frame.object() + (t->ipc_buffer_vaddr & 0xFFF));
-}
-
 uint64_t get_mr(Tcb* t, abi::IpcBuffer* buf, uint64_t i) {
   switch (i) {
     case 0: return t->context.rdx;

@@ -10,12 +10,19 @@
 
 #include <kstd/types.hpp>
 
+#include "mem/phys.hpp"
 #include "object/tcb.hpp"
 
 namespace kernel {
 
 // The thread's IPC buffer, or null when it has none (no frame capability configured).
-abi::IpcBuffer* ipc_buffer_of(Tcb* t);
+inline abi::IpcBuffer* ipc_buffer_of(Tcb* t) {
+  const Cap& frame = t->slots[kTcbIpcBufferSlot].cap;
+  if (frame.type() != CapType::kFrame) {
+    return nullptr;
+  }
+  return mem::phys_to<abi::IpcBuffer>(frame.object() + (t->ipc_buffer_vaddr & 0xFFF));
+}
 
 // Message register i of a thread (i < kMaxMessageWords). Registers for i < 4; the IPC buffer
 // beyond (reads as 0 / writes are dropped when there is none).

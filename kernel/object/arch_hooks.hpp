@@ -21,6 +21,9 @@ void init_user_context(UserContext* context);
 // A thread is being destroyed: forget it wherever the CPU state refers to it (FPU owner).
 void thread_destroyed(Tcb* tcb);
 
+// The FS base of `tcb` changed: load it before the thread next runs.
+void fs_base_changed(Tcb* tcb);
+
 // The I/O port bindings of `tcb` changed (null: some port capability went away somewhere):
 // recompute the permission bitmap before the next exit to user mode.
 void io_ports_changed(Tcb* tcb);

@@ -9,24 +9,24 @@
 namespace kernel {
 namespace {
 
-PhysAddr (&g_pools)[abi::kAsidPools] = g_asid_pools;
+AsidPool* (&g_pools)[abi::kAsidPools] = g_asid_pools;
 
-AsidPool* pool(uint64_t index) {
-  return g_pools[index] == 0 ? nullptr : mem::phys_to<AsidPool>(g_pools[index]);
-}
+AsidPool* pool(uint64_t index) { return g_pools[index]; }
 
 }  // namespace
 
 abi::Result<uint64_t> asid_free_pool_index() {
   for (uint64_t i = 0; i < abi::kAsidPools; ++i) {
-    if (g_pools[i] == 0) {
+    if (g_pools[i] == nullptr) {
       return i;
     }
   }
   return abi::err(abi::Status::kNoSpace);
 }
 
-void asid_install_pool(uint64_t index, PhysAddr p) { g_pools[index] = p; }
+void asid_install_pool(uint64_t index, PhysAddr p) {
+  g_pools[index] = mem::phys_to<AsidPool>(p);
+}
 
 void asid_remove_pool(uint64_t index) {
   AsidPool* p = pool(index);
@@ -39,7 +39,7 @@ void asid_remove_pool(uint64_t index) {
       arch::release_address_space(index << kAsidBitsLow | i, pml4);
     }
   }
-  g_pools[index] = 0;
+  g_pools[index] = nullptr;
 }
 
 abi::Result<uint64_t> asid_assign(uint64_t pool_index, PhysAddr pml4) {
@@ -85,8 +85,8 @@ abi::Result<uint64_t> asid_of(PhysAddr pml4) {
 }
 
 void asid_reset_for_test() {
-  for (PhysAddr& p : g_pools) {
-    p = 0;
+  for (AsidPool*& p : g_pools) {
+    p = nullptr;
   }
 }
 

@@ -38,15 +38,14 @@ void asid_install_pool(uint64_t index, PhysAddr pool);
 // ASID.
 void asid_remove_pool(uint64_t index);
 
-// The pool table: physical addresses of the 8 pools (0: none). Visible here so that the lookups
-// below inline into the IPC fast path.
-inline PhysAddr g_asid_pools[abi::kAsidPools];
+// The pool table: the 8 pools, through the physical memory window (null: none). Visible here so
+// that the lookups below inline into the IPC fast path.
+inline AsidPool* g_asid_pools[abi::kAsidPools];
 
 // The pool entry of `asid`, or null when its pool does not exist.
 inline uint64_t* asid_entry(uint64_t asid) {
-  PhysAddr pool = g_asid_pools[(asid >> kAsidBitsLow) & (abi::kAsidPools - 1)];
-  return pool == 0 ? nullptr
-                   : &mem::phys_to<AsidPool>(pool)->entry[asid & (abi::kAsidPoolEntries - 1)];
+  AsidPool* pool = g_asid_pools[(asid >> kAsidBitsLow) & (abi::kAsidPools - 1)];
+  return pool == nullptr ? nullptr : &pool->entry[asid & (abi::kAsidPoolEntries - 1)];
 }
 
 // The PML4 assigned `asid`, or 0.

@@ -46,8 +46,14 @@ class Cap {
 
   constexpr CapType type() const { return static_cast<CapType>(w0_ & 0xFF); }
   constexpr bool is_null() const { return type() == CapType::kNull; }
+  // Whether the capability has type `t` and every right in `r` (one comparison of word 0).
+  constexpr bool is(CapType t, uint8_t r) const {
+    uint64_t want = static_cast<uint64_t>(t) | uint64_t{r} << 8;
+    return (w0_ & (0xFF | uint64_t{r} << 8)) == want;
+  }
   constexpr Rights rights() const { return Rights{static_cast<uint8_t>(w0_ >> 8)}; }
   constexpr PhysAddr object() const { return (w0_ >> 16) << 4; }
+  constexpr uint64_t word0() const { return w0_; }
   constexpr uint64_t word1() const { return w1_; }
 
   constexpr Cap with_rights(Rights r) const {

@@ -61,6 +61,15 @@ abi::Result<Slot*> resolve_slot(const Cap& root, uint64_t cptr, uint64_t depth) 
 }
 
 abi::Result<Slot*> resolve_cap(const Cap& root, uint64_t cptr) {
+  // The usual layout first (the root task's and libsys's CSpaces): one CNode whose guard and
+  // radix take all 64 bits. What resolve() does for it, without the loop.
+  uint64_t radix = root.cnode_radix();
+  if (root.type() == CapType::kCNode && root.cnode_guard_bits() + radix == 64) {
+    if ((cptr >> radix) != root.cnode_guard()) {
+      return abi::err(abi::Status::kGuardMismatch);
+    }
+    return &cnode_slots(root)[cptr & ((uint64_t{1} << radix) - 1)];
+  }
   return resolve(root, cptr, 64, StopAt::kFirstNonCNode);
 }
 

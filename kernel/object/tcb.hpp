@@ -87,7 +87,8 @@ struct Tcb {
   uint64_t ipc_badge;    // Badge of the capability a blocked sender used.
   uint8_t ipc_flags;     // IpcFlags of a blocked sender.
   uint8_t ipc_error;     // abi::Status to report when woken by an error (kDeleted).
-  uint8_t io_port_hint;  // Zero when no I/O port slot holds a capability; else maybe one does.
+  uint8_t exit_hint;     // Zero when the architecture's exit path has nothing to check for this
+                         // thread in particular (x86: no I/O port bound, not the FPU owner).
   uint8_t padding0;
   uint32_t padding1;
   uint64_t ipc_buffer_vaddr;

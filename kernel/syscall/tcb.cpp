@@ -201,6 +201,7 @@ abi::Result<void> write_registers(Tcb* t, Invocation& inv) {
       *register_slot(t->context, i) = v[i];
     }
   }
+  arch::fs_base_changed(t);
   t->context.rflags = sanitise_rflags(t->context.rflags);
   t->context.vector = kEntryFullRestore;  // RCX and R11 matter now: leave through iretq.
   if (inv.args[0] != 0) {
@@ -248,6 +249,7 @@ abi::Result<void> decode_tcb(Slot* target, Invocation& inv) {
         return abi::err(Status::kInvalidArgument);
       }
       t->fs_base = inv.args[0];
+      arch::fs_base_changed(t);
       return {};
     case Label::kTcbBindIoPort: return bind_ioport(t, inv);
     default: return abi::err(Status::kIllegalOperation);

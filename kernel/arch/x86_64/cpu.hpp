@@ -37,6 +37,15 @@ inline void wrmsr(uint32_t msr, uint64_t v) {
                "d"(static_cast<uint32_t>(v >> 32)));
 }
 
+// wrmsr with the value read from memory as its two halves (no shift to split it).
+inline void wrmsr_from(uint32_t msr, const uint64_t* v) {
+  const auto* half = reinterpret_cast<const uint32_t*>(v);
+  asm volatile("movl %1, %%eax\n\tmovl %2, %%edx\n\twrmsr"
+               :
+               : "c"(msr), "m"(half[0]), "m"(half[1])
+               : "rax", "rdx");
+}
+
 struct CpuidResult {
   uint32_t eax, ebx, ecx, edx;
 };

@@ -13,8 +13,9 @@
 #include "object/tcb.hpp"
 #include "tlb.hpp"
 
-extern "C" [[noreturn]] void restore_user_sysret(kernel::UserContext* ctx);
-extern "C" [[noreturn]] void restore_user_iret(kernel::UserContext* ctx);
+// The return instructions (entry.S), entered by a jump with RSP pointing at the UserContext.
+extern "C" void restore_user_sysret();
+extern "C" void restore_user_iret();
 
 namespace kernel::x86 {
 
@@ -23,54 +24,85 @@ inline constexpr uint64_t kCr3NoFlush = 1ull << 63;
 // Rewrites the I/O permission bitmap for `t` (thread.cpp).
 void reload_io_ports(CpuLocal* cpu, Tcb* t);
 
-// The CR3 value for the live address space with root `root` and ASID `asid`.
-[[gnu::always_inline]] inline uint64_t cr3_for(CpuLocal* cpu, PhysAddr root, uint64_t asid) {
-  if (!cpu->pcid) {
-    return root;
-  }
-  return root | asid | (tlb_take_stale(asid) ? 0 : kCr3NoFlush);
-}
+// reload_io_ports, then the rest of leave_to_user (thread.cpp). Out of line and not returning,
+// so that the callers of leave_to_user keep nothing live across a call.
+[[noreturn]] void leave_to_user_reloading_io(CpuLocal* cpu, Tcb* t);
 
-[[gnu::always_inline]] inline void load_cr3(CpuLocal* cpu, uint64_t cr3) {
-  if ((cr3 & ~kCr3NoFlush) != (cpu->loaded_cr3 & ~kCr3NoFlush)) {
+// Loads the address space with root `root` and ASID `asid` unless it is loaded already. (A root
+// keeps its ASID while it is loaded: release_address_space leaves a space before its ASID can
+// go to another.) With PCIDs the translations the TLB keeps for the ASID survive, unless an
+// unmap marked it stale while it was not loaded.
+[[gnu::always_inline]] inline void switch_address_space(CpuLocal* cpu, PhysAddr root,
+                                                        uint64_t asid) {
+  if (root != cpu->loaded_root) {
+    uint64_t cr3 = root;
+    if (cpu->pcid) {
+      cr3 |= asid | (tlb_take_stale(asid) ? 0 : kCr3NoFlush);
+    }
     write_cr3(cr3);
-    cpu->loaded_cr3 = cr3;
+    cpu->loaded_root = root;
   }
 }
-
-// The rest of leave_to_user when the FPU trap or the I/O bitmap must change (thread.cpp).
-[[noreturn]] void leave_to_user_slow(CpuLocal* cpu, Tcb* t);
 
 // The return instruction. SYSRETQ is only for threads whose saved RIP came from their own
 // SYSCALL (it faults in kernel mode on a non-canonical RIP); every other change of RIP also
-// sets the entry to kEntryFullRestore or is checked to be a user address (ipc/ipc.cpp).
+// sets the entry to kEntryFullRestore or is checked to be a user address (ipc/ipc.cpp). SYSRETQ
+// takes RIP and RFLAGS from RCX and R11, and for such a thread the saved RCX and R11 are its RIP
+// and RFLAGS (the entry saved them there, as SYSCALL left them), so restoring the general
+// registers loads them.
 [[gnu::always_inline, noreturn]] inline void return_to_user(Tcb* t) {
   if (t->context.vector == kEntrySyscall) {
     DEBUG_ASSERT(t->context.rip <= abi::kUserTop);
-    restore_user_sysret(&t->context);
+    DEBUG_ASSERT(t->context.rcx == t->context.rip && t->context.r11 == t->context.rflags);
+    asm volatile("lea %c1(%0), %%rsp\n\tjmp restore_user_sysret"
+                 :
+                 : "r"(t), "i"(offsetof(Tcb, context))
+                 : "memory");
+  } else {
+    asm volatile("lea %c1(%0), %%rsp\n\tjmp restore_user_iret"
+                 :
+                 : "r"(t), "i"(offsetof(Tcb, context))
+                 : "memory");
   }
-  restore_user_iret(&t->context);
+  __builtin_unreachable();
+}
+
+// CR0.TS as `t` needs it, given `look` (below), then the return instruction.
+[[gnu::always_inline, noreturn]] inline void set_fpu_trap_and_return(CpuLocal* cpu, Tcb* t,
+                                                                      uint8_t look) {
+  uint8_t fpu = look & (kExitHintFpu | kExitBusyTsClear);
+  if (fpu == kExitHintFpu) {
+    fpu_clear_ts(cpu);  // `t` owns the FPU registers.
+  } else if (fpu == kExitBusyTsClear) {
+    fpu_set_ts(cpu);  // The owner ran last.
+  }
+  return_to_user(t);
 }
 
 // Everything after the address space: the kernel stack for the next entry, FS base, the FPU
 // trap, I/O permissions, then the return instruction.
 [[gnu::always_inline, noreturn]] inline void leave_to_user(CpuLocal* cpu, Tcb* t) {
-  uint64_t context_end = reinterpret_cast<uint64_t>(&t->context + 1);
-  __builtin_memcpy(cpu->tss_rsp0, &context_end, sizeof context_end);
-  cpu->entry.context_end = context_end;
-  cpu->entry.current = t;
+  // Where the CPU (interrupts) and the syscall entry save the registers next time.
+  cpu->tss.rsp[0] = reinterpret_cast<uint64_t>(&t->context + 1);
   // Written whenever the thread changes: a thread can reset its own FS base by loading a
-  // selector into FS, so the value another thread left there cannot be trusted.
-  if (cpu->last_thread != t || cpu->loaded_fs_base != t->fs_base) {
-    wrmsr(kMsrFsBase, t->fs_base);
-    cpu->loaded_fs_base = t->fs_base;
+  // selector into FS, so the value another thread left there cannot be trusted. (A change to
+  // the FS base of the thread that ran last forgets last_thread: arch::fs_base_changed.)
+  if (cpu->last_thread != t) {
+    wrmsr_from(kMsrFsBase, &t->fs_base);
     cpu->last_thread = t;
   }
-  // CR0.TS must be set unless `t` owns the FPU registers. The I/O bitmap needs no change when
-  // it already belongs to `t`, or when it allows nothing and `t` has no ports bound.
-  if ((cpu->fpu_owner != t) != cpu->ts_set || cpu->io_dirty ||
-      (cpu->last_io_thread != t && (cpu->io_allowed_count != 0 || t->io_port_hint != 0))) {
-    leave_to_user_slow(cpu, t);
+  // CR0.TS must be set unless `t` owns the FPU registers, and the I/O bitmap must allow t's
+  // ports and no others. Nothing to do for either when the bitmap allows nothing, TS is set and
+  // `t` has neither ports nor the FPU: one test for the usual case (cpu_local.hpp). Threads
+  // that take turns with the FPU only need TS flipped, here too.
+  uint8_t look = t->exit_hint | cpu->exit_busy;
+  if (look != 0) {
+    // Some ports are allowed or `t` may have some: the bitmap is right if it is t's and no
+    // port capability changed since it was made.
+    if ((look & kExitBusyIo) != 0 && (cpu->io_dirty || cpu->last_io_thread != t)) {
+      leave_to_user_reloading_io(cpu, t);
+    }
+    set_fpu_trap_and_return(cpu, t, look);
   }
   return_to_user(t);
 }
@@ -79,7 +111,7 @@ void reload_io_ports(CpuLocal* cpu, Tcb* t);
 // root `root` (the IPC fast path).
 [[gnu::always_inline, noreturn]] inline void fast_switch_to_user(CpuLocal* cpu, Tcb* t,
                                                                  PhysAddr root) {
-  load_cr3(cpu, cr3_for(cpu, root, t->slots[kTcbVSpaceSlot].cap.pml4_asid()));
+  switch_address_space(cpu, root, t->slots[kTcbVSpaceSlot].cap.pml4_asid());
   leave_to_user(cpu, t);
 }
 

@@ -62,14 +62,14 @@ void init_area(Tcb* t) {
   memcpy(area + 24, &mxcsr, sizeof mxcsr);
 }
 
-void set_ts(bool on) {
-  CpuLocal* cpu = this_cpu();
-  if (cpu->ts_set == on) {
-    return;
+void set_owner(CpuLocal* cpu, Tcb* t) {
+  if (cpu->fpu_owner != nullptr) {
+    cpu->fpu_owner->exit_hint &= static_cast<uint8_t>(~kExitHintFpu);
   }
-  cpu->ts_set = on;
-  uint64_t cr0 = read_cr0();
-  write_cr0(on ? (cr0 | kCr0Ts) : (cr0 & ~kCr0Ts));
+  if (t != nullptr) {
+    t->exit_hint |= kExitHintFpu;
+  }
+  cpu->fpu_owner = t;
 }
 
 }  // namespace
@@ -109,13 +109,16 @@ void init_fpu() {
   if (g_size > kFpuAreaSize) {
     PANIC("FPU save area of %llu bytes does not fit a TCB", static_cast<unsigned long long>(g_size));
   }
-  this_cpu()->ts_set = false;
-  set_ts(true);
+  CpuLocal* cpu = this_cpu();
+  cpu->cr0_ts = read_cr0() | kCr0Ts;
+  fpu_set_ts(cpu);
 }
 
 void fpu_take(Tcb* t) {
   CpuLocal* cpu = this_cpu();
-  set_ts(false);
+  if ((cpu->exit_busy & kExitBusyTsClear) == 0) {
+    fpu_clear_ts(cpu);
+  }
   if (cpu->fpu_owner == t) {
     return;
   }
@@ -127,15 +130,13 @@ void fpu_take(Tcb* t) {
     t->fpu_used = 1;
   }
   restore(t);
-  cpu->fpu_owner = t;
+  set_owner(cpu, t);
 }
-
-void fpu_prepare(Tcb* t) { set_ts(this_cpu()->fpu_owner != t); }
 
 void fpu_forget(Tcb* t) {
   CpuLocal* cpu = this_cpu();
   if (cpu->fpu_owner == t) {
-    cpu->fpu_owner = nullptr;
+    set_owner(cpu, nullptr);
   }
 }
 

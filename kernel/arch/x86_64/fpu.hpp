@@ -9,6 +9,8 @@
 
 #include <kstd/types.hpp>
 
+#include "cpu.hpp"
+#include "cpu_local.hpp"
 #include "object/tcb.hpp"
 
 namespace kernel::x86 {
@@ -19,8 +21,17 @@ void init_fpu();
 // Handles #NM for `t`: saves the previous owner's registers and loads (or initialises) t's.
 void fpu_take(Tcb* t);
 
-// Sets or clears CR0.TS for the thread about to run.
-void fpu_prepare(Tcb* t);
+// Clears CR0.TS for the FPU owner, which is about to run.
+[[gnu::always_inline]] inline void fpu_clear_ts(CpuLocal* cpu) {
+  asm volatile("clts");
+  cpu->exit_busy |= kExitBusyTsClear;
+}
+
+// Sets CR0.TS for a thread that is not the FPU owner, about to run.
+[[gnu::always_inline]] inline void fpu_set_ts(CpuLocal* cpu) {
+  write_cr0(cpu->cr0_ts);
+  cpu->exit_busy &= static_cast<uint8_t>(~kExitBusyTsClear);
+}
 
 // `t` is going away: its registers no longer need saving.
 void fpu_forget(Tcb* t);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "gdt.hpp"
 
+#include "cpu_local.hpp"
 #include "stacks.hpp"
 
 #include <kstd/enforce.hpp>
@@ -21,20 +22,12 @@ struct [[gnu::packed]] DescriptorPointer {
   uint64_t base;
 };
 
-// The TSS with its I/O permission bitmap right behind it (a set bit denies the port). The byte
-// after the bitmap must be all ones.
-struct alignas(16) TssBlock {
-  Tss tss;
-  uint8_t io_bitmap[kIoBitmapBytes + 1];
-};
-
 Gdt g_gdt;
-TssBlock g_tss_block;
-Tss& g_tss = g_tss_block.tss;
 
-void set_tss_descriptor(Gdt& gdt, const TssBlock& block) {
-  auto base = reinterpret_cast<uint64_t>(&block);
-  uint64_t limit = sizeof(TssBlock) - 1;
+// The TSS and its I/O permission bitmap live in the CPU's CpuLocal (cpu_local.hpp).
+void set_tss_descriptor(Gdt& gdt, const CpuLocal& cpu) {
+  auto base = reinterpret_cast<uint64_t>(&cpu.tss);
+  uint64_t limit = sizeof(Tss) + sizeof(cpu.io_bitmap) - 1;
   uint64_t low = (limit & 0xFFFF) | ((base & 0xFFFFFF) << 16) | (uint64_t{0x89} << 40) |
                  (((limit >> 16) & 0xF) << 48) | (((base >> 24) & 0xFF) << 56);
   gdt.entries[kTssSelector / 8] = low;
@@ -51,15 +44,17 @@ void init_gdt() {
   g_gdt.entries[(kUserData & ~3) / 8] = kData | kUser;
   g_gdt.entries[(kUserCode & ~3) / 8] = kCode64 | kUser;
 
-  g_tss.ist[static_cast<int>(Ist::kDoubleFault) - 1] = ist_stack_top(Ist::kDoubleFault);
-  g_tss.ist[static_cast<int>(Ist::kNmi) - 1] = ist_stack_top(Ist::kNmi);
-  g_tss.ist[static_cast<int>(Ist::kMachineCheck) - 1] = ist_stack_top(Ist::kMachineCheck);
-  g_tss.rsp[0] = reinterpret_cast<uint64_t>(boot_stack_top);
-  g_tss.iomap_base = sizeof(Tss);
-  for (uint8_t& b : g_tss_block.io_bitmap) {
+  CpuLocal& cpu = boot_cpu();
+  Tss& tss = cpu.tss;
+  tss.ist[static_cast<int>(Ist::kDoubleFault) - 1] = ist_stack_top(Ist::kDoubleFault);
+  tss.ist[static_cast<int>(Ist::kNmi) - 1] = ist_stack_top(Ist::kNmi);
+  tss.ist[static_cast<int>(Ist::kMachineCheck) - 1] = ist_stack_top(Ist::kMachineCheck);
+  tss.rsp[0] = reinterpret_cast<uint64_t>(boot_stack_top);
+  tss.iomap_base = sizeof(Tss);
+  for (uint8_t& b : cpu.io_bitmap) {
     b = 0xFF;  // Every port denied until a thread with port capabilities runs.
   }
-  set_tss_descriptor(g_gdt, g_tss_block);
+  set_tss_descriptor(g_gdt, cpu);
 
   DescriptorPointer ptr{sizeof(g_gdt) - 1, reinterpret_cast<uint64_t>(&g_gdt)};
   asm volatile(
@@ -82,20 +77,13 @@ void init_gdt() {
   asm volatile("ltr %w0" : : "r"(kTssSelector));
 }
 
-void set_kernel_stack(uint64_t top) { g_tss.rsp[0] = top; }
-
-void* tss_kernel_stack_slot() {
-  // The field sits 4 bytes into the packed TSS: writers copy bytes rather than assume alignment.
-  return reinterpret_cast<char*>(&g_tss) + offsetof(Tss, rsp);
-}
-
-void io_bitmap_set(uint32_t first, uint32_t last, bool allow) {
+void io_bitmap_set(CpuLocal* cpu, uint32_t first, uint32_t last, bool allow) {
   for (uint32_t port = first; port <= last && port < kIoBitmapBytes * 8; ++port) {
     uint8_t bit = static_cast<uint8_t>(1u << (port % 8));
     if (allow) {
-      g_tss_block.io_bitmap[port / 8] &= static_cast<uint8_t>(~bit);
+      cpu->io_bitmap[port / 8] &= static_cast<uint8_t>(~bit);
     } else {
-      g_tss_block.io_bitmap[port / 8] |= bit;
+      cpu->io_bitmap[port / 8] |= bit;
     }
   }
 }

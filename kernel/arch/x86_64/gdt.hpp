@@ -18,6 +18,8 @@ inline constexpr uint16_t kUserData = 0x20 | 3;
 inline constexpr uint16_t kUserCode = 0x28 | 3;
 inline constexpr uint16_t kTssSelector = 0x30;
 
+// RSP0 is the stack the CPU switches to when an interrupt arrives from user mode: the kernel
+// points it just past the current thread's saved registers, so the CPU saves them in the TCB.
 struct [[gnu::packed]] Tss {
   uint32_t reserved0;
   uint64_t rsp[3];  // Stack for a switch to ring 0..2; only rsp[0] is used.
@@ -32,16 +34,11 @@ static_assert(sizeof(Tss) == 104);
 // Loads this CPU's GDT and TSS and reloads every segment register.
 void init_gdt();
 
-// Sets the stack the CPU switches to when an interrupt arrives from user mode. The kernel points
-// it just past the current thread's saved registers, so the CPU saves them in the TCB.
-void set_kernel_stack(uint64_t top);
-
-// This CPU's TSS.RSP0 field, for the exit path to update without a call.
-void* tss_kernel_stack_slot();
-
 inline constexpr uint32_t kIoBitmapBytes = 65536 / 8;
 
-// Allows or denies user-mode access to ports [first, last] on this CPU.
-void io_bitmap_set(uint32_t first, uint32_t last, bool allow);
+struct CpuLocal;
+
+// Allows or denies user-mode access to ports [first, last] on `cpu`.
+void io_bitmap_set(CpuLocal* cpu, uint32_t first, uint32_t last, bool allow);
 
 }  // namespace kernel::x86

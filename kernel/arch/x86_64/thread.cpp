@@ -21,6 +21,7 @@
 #include "object/irq.hpp"
 #include "object/vspace.hpp"
 #include "paging.hpp"
+#include "pte.hpp"
 #include "stacks.hpp"
 #include "syscall/dispatch.hpp"
 #include "tlb.hpp"
@@ -32,8 +33,16 @@ extern "C" void syscall_entry_general();
 extern "C" [[noreturn]] void run_idle(uint64_t stack_top);
 
 namespace kernel {
+namespace {
+
+bool g_fastpath_enabled = true;
+
+}  // namespace
 
 Scheduler& this_scheduler() { return x86::this_cpu()->scheduler; }
+
+bool fastpath_enabled() { return g_fastpath_enabled; }
+void set_fastpath_enabled(bool on) { g_fastpath_enabled = on; }
 
 }  // namespace kernel
 
@@ -51,8 +60,12 @@ constexpr uint64_t kSyscallMask = 0x200 | 0x400 | 0x100 | 0x40000 | 0x4000;
 [[noreturn]] void enter_user(CpuLocal* cpu, Tcb* t) {
   const Cap& vs = t->slots[kTcbVSpaceSlot].cap;
   PhysAddr root = vspace_root(vs);
-  // A thread without an address space faults at once, on the kernel's own tables.
-  load_cr3(cpu, root == 0 ? kernel_pml4_phys() : cr3_for(cpu, root, vs.pml4_asid()));
+  if (root == 0) {
+    // A thread without an address space faults at once, on the kernel's own tables.
+    switch_address_space(cpu, kernel_pml4_phys(), 0);
+  } else {
+    switch_address_space(cpu, root, vs.pml4_asid());
+  }
   leave_to_user(cpu, t);
 }
 
@@ -80,6 +93,8 @@ void handle_interrupt(uint64_t vector) {
 
 }  // namespace
 
+CpuLocal& boot_cpu() { return g_cpu0; }
+
 void reload_io_ports(CpuLocal* cpu, Tcb* t) {
   IoRange wanted[kTcbIoPortSlots];
   uint32_t count = 0;
@@ -97,42 +112,38 @@ void reload_io_ports(CpuLocal* cpu, Tcb* t) {
   }
   if (!same) {
     for (uint32_t i = 0; i < cpu->io_allowed_count; ++i) {
-      io_bitmap_set(cpu->io_allowed[i].first, cpu->io_allowed[i].last, false);
+      io_bitmap_set(cpu, cpu->io_allowed[i].first, cpu->io_allowed[i].last, false);
     }
     for (uint32_t i = 0; i < count; ++i) {
-      io_bitmap_set(wanted[i].first, wanted[i].last, true);
+      io_bitmap_set(cpu, wanted[i].first, wanted[i].last, true);
       cpu->io_allowed[i] = wanted[i];
     }
     cpu->io_allowed_count = count;
   }
   // A binding revoked elsewhere leaves the hint set until now.
-  t->io_port_hint = count != 0;
+  t->exit_hint = static_cast<uint8_t>((t->exit_hint & ~kExitHintIo) |
+                                      (cpu->io_allowed_count != 0 ? kExitHintIo : 0));
   cpu->last_io_thread = t;
   cpu->io_dirty = false;
+  update_io_busy(cpu);
 }
 
-void leave_to_user_slow(CpuLocal* cpu, Tcb* t) {
-  if ((cpu->fpu_owner != t) != cpu->ts_set) {
-    fpu_prepare(t);
-  }
-  if (cpu->io_dirty ||
-      (cpu->last_io_thread != t && (cpu->io_allowed_count != 0 || t->io_port_hint != 0))) {
-    reload_io_ports(cpu, t);
-  }
-  return_to_user(t);
+void leave_to_user_reloading_io(CpuLocal* cpu, Tcb* t) {
+  reload_io_ports(cpu, t);
+  set_fpu_trap_and_return(cpu, t, t->exit_hint | cpu->exit_busy);
 }
 
 void init_threads() {
   CpuLocal* cpu = &g_cpu0;
-  cpu->entry.self = cpu;
-  cpu->entry.kernel_stack_top = reinterpret_cast<uint64_t>(boot_stack_top);
+  cpu->self = cpu;
+  cpu->kernel_stack_top = reinterpret_cast<uint64_t>(boot_stack_top);
   cpu->id = 0;
   wrmsr(kMsrGsBase, reinterpret_cast<uint64_t>(cpu));
   wrmsr(kMsrKernelGsBase, 0);
   g_idle0.state = ThreadState::kIdle;
   g_idle0.id = 0;
   cpu->scheduler.init(&g_idle0);
-  cpu->loaded_cr3 = read_cr3();
+  cpu->loaded_root = read_cr3() & kPteAddrMask;
 
   wrmsr(kMsrEfer, rdmsr(kMsrEfer) | kEferSceBit);
   // STAR: kernel CS in 47:32; SYSRET takes user CS = [63:48] + 16 and SS = [63:48] + 8.
@@ -148,7 +159,6 @@ void init_threads() {
   }
   tlb_init(pcid);
   cpu->pcid = pcid;
-  cpu->tss_rsp0 = tss_kernel_stack_slot();
   init_fpu();
 }
 
@@ -158,8 +168,7 @@ void kernel_exit() {
   s.schedule();
   Tcb* t = s.current();
   if (t == s.idle()) {
-    cpu->entry.current = t;
-    run_idle(cpu->entry.kernel_stack_top);
+    run_idle(cpu->kernel_stack_top);
   }
   enter_user(cpu, t);
 }
@@ -180,6 +189,8 @@ using namespace kernel::x86;
 // entry.S tests the system call number for the fast path with these values.
 static_assert(static_cast<int64_t>(abi::Syscall::kCall) == -1);
 static_assert(static_cast<int64_t>(abi::Syscall::kReplyRecv) == -2);
+// And finds the TCB from the address of its UserContext.
+static_assert(offsetof(Tcb, context) == 288);
 
 extern "C" [[noreturn]] void syscall_from_user(Tcb* t) {
   handle_syscall(t);
@@ -187,8 +198,7 @@ extern "C" [[noreturn]] void syscall_from_user(Tcb* t) {
 }
 
 extern "C" [[noreturn]] void trap_from_user(UserContext* ctx) {
-  CpuLocal* cpu = this_cpu();
-  Tcb* t = cpu->entry.current;
+  Tcb* t = this_scheduler().current();
   if (ctx != &t->context) {
     // Vectors with their own interrupt stack (NMI, double fault, machine check) save the user
     // registers there rather than in the TCB.
@@ -228,17 +238,29 @@ void thread_destroyed(Tcb* t) {
   if (cpu->last_io_thread == t) {
     cpu->last_io_thread = nullptr;
     cpu->io_dirty = true;
+    update_io_busy(cpu);
+  }
+}
+
+void fs_base_changed(Tcb* t) {
+  // leave_to_user writes FS base only when the thread changes.
+  CpuLocal* cpu = this_cpu();
+  if (cpu->last_thread == t) {
+    cpu->last_thread = nullptr;
   }
 }
 
 void io_ports_changed(Tcb* t) {
   if (t != nullptr) {
-    t->io_port_hint = 0;
+    bool bound = false;
     for (size_t i = 0; i < kTcbIoPortSlots; ++i) {
-      t->io_port_hint |= t->slots[kTcbIoPortSlot0 + i].cap.type() == CapType::kIoPort;
+      bound |= t->slots[kTcbIoPortSlot0 + i].cap.type() == CapType::kIoPort;
     }
+    t->exit_hint = static_cast<uint8_t>((t->exit_hint & ~kExitHintIo) | (bound ? kExitHintIo : 0));
   }
-  this_cpu()->io_dirty = true;
+  CpuLocal* cpu = this_cpu();
+  cpu->io_dirty = true;
+  update_io_busy(cpu);
 }
 
 void mask_irq(uint32_t line, bool masked) { set_irq_masked(line, masked); }

@@ -19,7 +19,7 @@ void tlb_mark_stale(uint64_t asid);
 inline uint64_t g_tlb_stale[4096 / 64];
 
 // Returns whether `asid` was marked stale, clearing the mark.
-inline bool tlb_take_stale(uint64_t asid) {
+[[gnu::always_inline]] inline bool tlb_take_stale(uint64_t asid) {
   uint64_t bit = uint64_t{1} << (asid % 64);
   bool was = (g_tlb_stale[asid / 64] & bit) != 0;
   g_tlb_stale[asid / 64] &= ~bit;

@@ -31,7 +31,7 @@ void release_address_space(uint64_t asid, PhysAddr pml4) {
   // be given to another space, which must not see these translations.
   if ((x86::read_cr3() & x86::kPteAddrMask) == pml4) {
     x86::write_cr3(x86::kernel_pml4_phys());
-    x86::this_cpu()->loaded_cr3 = x86::kernel_pml4_phys();
+    x86::this_cpu()->loaded_root = x86::kernel_pml4_phys();
   }
   if (x86::tlb_pcid_enabled()) {
     x86::tlb_mark_stale(asid);

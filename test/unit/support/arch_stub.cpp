@@ -83,6 +83,7 @@ void init_user_context(UserContext* c) {
 
 void thread_destroyed(Tcb*) { ++keel::test::arch_log().threads_destroyed; }
 
+void fs_base_changed(Tcb*) {}
 void io_ports_changed(Tcb*) { ++keel::test::arch_log().io_port_changes; }
 
 void mask_irq(uint32_t line, bool masked) {
