@@ -51,6 +51,12 @@ inline void debug_putchar(char c) {
   raw_syscall(abi::Syscall::kDebugPutChar, r);
 }
 
+// Writes the first `n` bytes of the calling thread's IPC buffer (from its start) to the console.
+inline void debug_write_ipc_buffer(uint64_t n) {
+  Regs r{0, n, {}};
+  raw_syscall(abi::Syscall::kDebugWrite, r);
+}
+
 [[noreturn]] inline void debug_exit(uint64_t verdict) {
   Regs r{verdict, 0, {}};
   raw_syscall(abi::Syscall::kDebugExit, r);

@@ -2,6 +2,7 @@
 #include "timer.hpp"
 
 #include <abi/fault.hpp>
+#include <sys/port_io.hpp>
 
 #include "ktest.hpp"
 
@@ -14,22 +15,8 @@ uint64_t g_ep = 0;
 uint64_t g_irq = 0;
 bool g_ready = false;
 
-void outb(uint16_t port, uint8_t v) { asm volatile("outb %0, %1" : : "a"(v), "Nd"(port)); }
-uint8_t inb(uint16_t port) {
-  uint8_t v;
-  asm volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
-  return v;
-}
-
-uint8_t cmos_read(uint8_t reg) {
-  outb(0x70, static_cast<uint8_t>(0x80 | reg));  // Bit 7 keeps NMIs disabled while we talk.
-  return inb(0x71);
-}
-
-void cmos_write(uint8_t reg, uint8_t v) {
-  outb(0x70, static_cast<uint8_t>(0x80 | reg));
-  outb(0x71, v);
-}
+using sys::cmos_read;
+using sys::cmos_write;
 
 }  // namespace
 
