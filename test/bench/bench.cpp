@@ -480,8 +480,9 @@ int main(uint64_t boot_info_vaddr) {
     bool fpu;
   };
   static constexpr IpcCase kCases[] = {
-      {true, 0, false},  {false, 0, false}, {false, 0, true}, {true, 4, false},
-      {true, 10, false}, {true, 64, false}, {false, 10, false},
+      {true, 0, false},   {false, 0, false},  {false, 0, true},  {true, 4, false},
+      {true, 10, false},  {true, 64, false},  {false, 4, false}, {false, 10, false},
+      {false, 64, false},
   };
   for (const IpcCase& c : kCases) {
     ktest::env_reset();
