@@ -168,7 +168,15 @@ void start_all(Context& ctx, const uint8_t* archive) {
       log("server '%s' not started: %s", s.record->name, diag.text);
       continue;
     }
-    if (!dependencies_up(ctx, s) || !prepare_server(ctx, s) || !start_server(ctx, s)) {
+    if (!dependencies_up(ctx, s)) {
+      continue;
+    }
+    if (auto r = prepare_server(ctx, s); !r) {
+      // The specific cause, when there is one, was logged just before.
+      log("server '%s' not started: %s", s.record->name, abi::status_name(r.error()));
+      continue;
+    }
+    if (!start_server(ctx, s)) {
       continue;
     }
     log("started '%s' (%s, priority %u, %llu KiB)", s.record->name, s.binary.name,

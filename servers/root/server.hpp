@@ -42,7 +42,8 @@ struct Server {
   uint64_t endpoint;
   uint64_t ports[abi::kManifestMaxPerServer];
   uint64_t irqs[abi::kManifestMaxPerServer];
-  uint64_t mmio_frames_first;  // Device frames, all ranges in order (0 when there are none).
+  uint64_t mmio_cnode;  // A CNode holding the device frames, all ranges in order (0: none).
+  uint64_t mmio_cnode_radix;
   uint64_t mmio_frames_count;
   uint64_t container;
   uint64_t container_bits;

@@ -251,7 +251,7 @@ abi::Result<void> Builder::build(abi::ServerInfo& info) {
     g.cptr = next++;
     TRY(give(g.cptr, s_.irqs[i]));
   }
-  uint64_t frame_slot = s_.mmio_frames_first;
+  uint64_t frame = 0;
   uint64_t mmio_va = abi::kServerMmioBase;
   for (uint32_t i = 0; i < rec.mmio_count; ++i) {
     abi::MmioGrant& g = info.mmio[info.mmio_count++];
@@ -260,7 +260,8 @@ abi::Result<void> Builder::build(abi::ServerInfo& info) {
     g.vaddr = mmio_va;
     for (uint64_t off = 0; off < g.size; off += kPage) {
       uint64_t copy = TRY(ctx_.slots.alloc());
-      TRY(sys::cnode_copy(abi::kSlotInitCNode, copy, 64, abi::kSlotInitCNode, frame_slot++, 64));
+      TRY(sys::cnode_copy(abi::kSlotInitCNode, copy, 64, s_.mmio_cnode, frame++,
+                          s_.mmio_cnode_radix));
       TRY(map(copy, mmio_va + off, Rights::kRead | Rights::kWrite, kMapUncached));
       TRY(stash(copy));
     }
@@ -296,12 +297,30 @@ abi::Result<void> Builder::build(abi::ServerInfo& info) {
   return sys::tcb_write_registers(s_.tcb, true, regs);
 }
 
-// The device frames of every MMIO range, carved from the device untyped that covers it: the
-// part of the untyped below the range goes into padding untyped objects (deleted again once
-// the frames exist; the frames keep the untyped's watermark where it is).
+// The device frames of every MMIO range, carved from the device untyped that covers it into a
+// CNode of their own (kept across restarts; each start maps copies): the part of the untyped
+// below the range goes into padding untyped objects (deleted again once the frames exist; the
+// frames keep the untyped's watermark where it is).
 abi::Result<void> make_mmio_frames(Context& ctx, Server& s) {
   const abi::ServerRecord& rec = *s.record;
   const abi::BootInfo& b = *ctx.boot;
+  uint64_t pages = 0;
+  for (uint32_t i = 0; i < rec.mmio_count; ++i) {
+    pages += rec.mmio[i].size / kPage;  // The archive check keeps each size below 2^52.
+  }
+  if (pages == 0) {
+    return {};
+  }
+  // Each mapped page's capability goes into the server's infrastructure slots.
+  if (pages > kServerSlots - kInfraFirst) {
+    log("server '%s': MMIO ranges of %llu pages, more than the %llu the root task can map",
+        rec.name, (unsigned long long)pages, (unsigned long long)(kServerSlots - kInfraFirst));
+    return abi::err(Status::kRangeError);
+  }
+  uint64_t radix = log2_ceil(pages);
+  s.mmio_cnode_radix = radix < abi::kMinCNodeRadix ? abi::kMinCNodeRadix : radix;
+  s.mmio_cnode = TRY(ctx.objects.alloc(ObjectType::kCNode, s.mmio_cnode_radix));
+  s.mmio_frames_count = 0;
   for (uint32_t i = 0; i < rec.mmio_count; ++i) {
     uint64_t base = rec.mmio[i].base;
     uint64_t end = base + rec.mmio[i].size;
@@ -322,37 +341,52 @@ abi::Result<void> make_mmio_frames(Context& ctx, Server& s) {
     sys::UntypedInfo ui = TRY(sys::untyped_describe(cptr));
     uint64_t cursor = ui.paddr + ((uint64_t{1} << ui.size_bits) - ui.free_bytes);
     if (cursor > base) {
-      log("server '%s': MMIO range %#llx overlaps device memory already handed out", rec.name,
-          (unsigned long long)base);
+      log("server '%s': MMIO range %#llx+%#llx lies below device memory already handed out "
+          "from the same untyped (up to %#llx)",
+          rec.name, (unsigned long long)base, (unsigned long long)rec.mmio[i].size,
+          (unsigned long long)cursor);
       return abi::err(Status::kRangeError);
     }
-    uint64_t padding[64];
+    // Blocks grow with the cursor's alignment, then shrink towards base: at most two per bit.
+    constexpr uint64_t kMaxPadding = 2 * (abi::kMaxUntypedBits - 12);
+    uint64_t padding[kMaxPadding];
     uint64_t padding_count = 0;
-    while (cursor < base) {
+    abi::Result<void> r{};
+    while (r && cursor < base) {
       uint64_t bits = 12;
       while (bits < 63 && (cursor & ((uint64_t{2} << bits) - 1)) == 0 &&
              cursor + (uint64_t{2} << bits) <= base) {
         ++bits;
       }
-      uint64_t slot = TRY(ctx.slots.alloc());
-      TRY(sys::untyped_retype(cptr, ObjectType::kUntyped, bits, abi::kSlotInitCNode, 0, 0, slot,
-                              1));
-      padding[padding_count++] = slot;
+      auto slot = padding_count < kMaxPadding ? ctx.slots.alloc() : abi::err(Status::kNoSpace);
+      if (!slot) {
+        r = abi::err(slot.error());
+        break;
+      }
+      r = sys::untyped_retype(cptr, ObjectType::kUntyped, bits, abi::kSlotInitCNode, 0, 0,
+                              slot.value(), 1);
+      if (!r) {
+        ctx.slots.free(slot.value());
+        break;
+      }
+      padding[padding_count++] = slot.value();
       cursor += uint64_t{1} << bits;
     }
-    for (uint64_t pa = base; pa < end; pa += kPage) {
-      uint64_t slot = TRY(ctx.slots.alloc());
-      if (s.mmio_frames_count == 0) {
-        s.mmio_frames_first = slot;
-      } else if (slot != s.mmio_frames_first + s.mmio_frames_count) {
-        return abi::err(Status::kNoSpace);  // The frames must sit in consecutive slots.
+    // The frames, at most kMaxRetypeCount (256) per retype, which the page limit above keeps.
+    if (r) {
+      uint64_t n = (end - base) / kPage;
+      r = sys::untyped_retype(cptr, ObjectType::kFrame4K, 0, abi::kSlotInitCNode, s.mmio_cnode,
+                              64, s.mmio_frames_count, n);
+      if (r) {
+        s.mmio_frames_count += n;
       }
-      TRY(sys::untyped_retype(cptr, ObjectType::kFrame4K, 0, abi::kSlotInitCNode, 0, 0, slot, 1));
-      ++s.mmio_frames_count;
     }
     for (uint64_t p = 0; p < padding_count; ++p) {
       (void)sys::cnode_delete(abi::kSlotInitCNode, padding[p], 64);
       ctx.slots.free(padding[p]);
+    }
+    if (!r) {
+      return r;
     }
   }
   return {};
