@@ -573,7 +573,7 @@ class Parser {
     if (array->size() != 2) {
       error(node, path,
             "expected a " + std::string(shape) + " pair of integers, got " +
-                std::to_string(array->size()) + " elements");
+                std::to_string(array->size()) + (array->size() == 1 ? " element" : " elements"));
       return nullptr;
     }
     return array;

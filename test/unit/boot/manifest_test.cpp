@@ -614,6 +614,16 @@ TEST_CASE("manifest error: MMIO ranges", "[manifest][errors]") {
         Lines{"test.toml:6:18: server[0].hardware.mmio[0]: MMIO range [0x7ffffffffffff000, "
               "0xffffffffffffe000) reaches past the 52-bit physical address space"});
   CHECK(errors_of(server("a") + "hardware.mmio = [[0xffffffffff000, 0x1000]]\n").empty());
+  CHECK(errors_of(server("a") + "hardware.mmio = [[0xfed00000]]\n") ==
+        Lines{"test.toml:6:18: server[0].hardware.mmio[0]: expected a [base, size] pair of "
+              "integers, got 1 element"});
+  CHECK(errors_of(server("a") + "hardware.mmio = [[]]\n") ==
+        Lines{"test.toml:6:18: server[0].hardware.mmio[0]: expected a [base, size] pair of "
+              "integers, got 0 elements"});
+  CHECK(errors_of(server("a") + "hardware.mmio = [[0, 4096], [4096, 4096], [8192, 4096], "
+                                "[12288, 4096], [16384, 4096], [20480, 4096], [24576, 4096], "
+                                "[28672, 4096], [32768, 4096]]\n") ==
+        Lines{"test.toml:6:17: server[0].hardware.mmio: too many entries: 9, at most 8"});
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -699,6 +709,11 @@ TEST_CASE("manifest error: overlapping MMIO grants", "[manifest][errors]") {
   CHECK(errors_of(server("a") + "hardware.mmio = [[0xfee00000, 0x2000]]\n" + server("b") +
                   "hardware.mmio = [[0xfee02000, 0x1000], [0xfedff000, 0x1000]]\n")
             .empty());
+  // Within one server too: the same frames would be granted twice.
+  CHECK(errors_of(server("a") +
+                  "hardware.mmio = [[0xfed00000, 0x3000], [0xfed02000, 0x1000]]\n") ==
+        Lines{"test.toml:6:40: server[0].hardware.mmio[1]: MMIO range [0xfed02000, 0xfed03000) "
+              "of server a overlaps [0xfed00000, 0xfed03000) of server a"});
 }
 
 TEST_CASE("manifest error: budgets larger than the minimum memory", "[manifest][errors]") {
