@@ -54,6 +54,28 @@ constexpr ReservedPorts kReservedPorts[] = {
     {0xA0, 0xA1, "the kernel's (the slave PIC)"},
 };
 
+// The interrupt controllers' registers at their usual PC addresses (the I/O APIC's as firmware
+// places it; the local APIC's architectural default). The kernel keeps them out of the device
+// untyped it hands to the root task, so such a grant could only fail at boot.
+struct ReservedMmio {
+  std::uint64_t base;
+  std::uint64_t size;
+  const char* owner;
+};
+constexpr ReservedMmio kReservedMmio[] = {
+    {0xFEC00000, 0x1000, "the kernel's I/O APIC registers"},
+    {0xFEE00000, 0x1000, "the kernel's local APIC registers"},
+};
+
+const ReservedMmio* reserved_mmio(std::uint64_t base, std::uint64_t size) {
+  for (const ReservedMmio& r : kReservedMmio) {
+    if (base < r.base + r.size && r.base < base + size) {
+      return &r;
+    }
+  }
+  return nullptr;
+}
+
 const char* reserved_ports(std::int64_t first, std::int64_t last) {
   for (const ReservedPorts& r : kReservedPorts) {
     if (first <= r.last && r.first <= last) {
@@ -680,6 +702,12 @@ class Parser {
         error(item, key,
               "MMIO range [" + hex(b) + ", " + hex(b + s) +
                   ") reaches past the 52-bit physical address space");
+        continue;
+      }
+      if (const ReservedMmio* r = reserved_mmio(b, s)) {
+        error(item, key,
+              "MMIO range [" + hex(b) + ", " + hex(b + s) + ") includes " + r->owner + " at " +
+                  hex(r->base));
         continue;
       }
       server.mmio.push_back({{b, s}, position(item)});

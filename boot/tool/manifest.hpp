@@ -17,7 +17,7 @@
 //   requires = ["log"]             # optional service names, at most 8
 //   start = "boot"                 # optional; "boot" or the reserved "on-first-use"
 //   restart = { policy = "on-crash", limit = 3, backoff_ms = 100 }   # optional
-//   hardware = { ioports = [[0x3f8, 0x3ff]], irqs = [4], mmio = [[0xfee00000, 0x1000]] }
+//   hardware = { ioports = [[0x3f8, 0x3ff]], irqs = [4], mmio = [[0xfe000000, 0x1000]] }
 #pragma once
 
 #include <abi/manifest.hpp>

@@ -592,14 +592,31 @@ TEST_CASE("manifest error: IRQ lines", "[manifest][errors]") {
               "which the root task keeps for its timer"});
 }
 
+TEST_CASE("manifest error: MMIO ranges on the interrupt controllers", "[manifest][errors]") {
+  CHECK(errors_of(server("a") + "hardware.mmio = [[0xfee00000, 0x1000]]\n") ==
+        Lines{"test.toml:6:18: server[0].hardware.mmio[0]: MMIO range [0xfee00000, 0xfee01000) "
+              "includes the kernel's local APIC registers at 0xfee00000"});
+  // Any overlap counts, from below or above.
+  CHECK(errors_of(server("a") + "hardware.mmio = [[0xfebff000, 0x2000]]\n") ==
+        Lines{"test.toml:6:18: server[0].hardware.mmio[0]: MMIO range [0xfebff000, 0xfec01000) "
+              "includes the kernel's I/O APIC registers at 0xfec00000"});
+  CHECK(errors_of(server("a") + "hardware.mmio = [[0xfe000000, 0x1000000]]\n") ==
+        Lines{"test.toml:6:18: server[0].hardware.mmio[0]: MMIO range [0xfe000000, 0xff000000) "
+              "includes the kernel's I/O APIC registers at 0xfec00000"});
+  // Next to them is fine.
+  CHECK(errors_of(server("a") + "hardware.mmio = [[0xfebff000, 0x1000], [0xfec01000, 0x1000], "
+                                "[0xfee01000, 0x1000]]\n")
+            .empty());
+}
+
 TEST_CASE("manifest error: MMIO ranges", "[manifest][errors]") {
-  CHECK(errors_of(server("a") + "hardware.mmio = [[0xfee00010, 0x1000]]\n") ==
-        Lines{"test.toml:6:19: server[0].hardware.mmio[0][0]: MMIO base 0xfee00010 is not page "
+  CHECK(errors_of(server("a") + "hardware.mmio = [[0xfe000010, 0x1000]]\n") ==
+        Lines{"test.toml:6:19: server[0].hardware.mmio[0][0]: MMIO base 0xfe000010 is not page "
               "aligned"});
-  CHECK(errors_of(server("a") + "hardware.mmio = [[0xfee00000, 0]]\n") ==
+  CHECK(errors_of(server("a") + "hardware.mmio = [[0xfe000000, 0]]\n") ==
         Lines{"test.toml:6:31: server[0].hardware.mmio[0][1]: MMIO size must be more than 0, "
               "got 0"});
-  CHECK(errors_of(server("a") + "hardware.mmio = [[0xfee00000, 0x10]]\n") ==
+  CHECK(errors_of(server("a") + "hardware.mmio = [[0xfe000000, 0x10]]\n") ==
         Lines{"test.toml:6:31: server[0].hardware.mmio[0][1]: MMIO size 0x10 is not a multiple "
               "of the page size 0x1000"});
   CHECK(errors_of(server("a") + "hardware.mmio = [[-4096, 4096]]\n") ==
@@ -702,12 +719,12 @@ TEST_CASE("manifest error: the same IRQ line twice", "[manifest][errors]") {
 }
 
 TEST_CASE("manifest error: overlapping MMIO grants", "[manifest][errors]") {
-  CHECK(errors_of(server("a") + "hardware.mmio = [[0xfee00000, 0x2000]]\n" + server("b") +
-                  "hardware.mmio = [[0xfee01000, 0x1000]]\n") ==
-        Lines{"test.toml:12:18: server[1].hardware.mmio[0]: MMIO range [0xfee01000, 0xfee02000) "
-              "of server b overlaps [0xfee00000, 0xfee02000) of server a"});
-  CHECK(errors_of(server("a") + "hardware.mmio = [[0xfee00000, 0x2000]]\n" + server("b") +
-                  "hardware.mmio = [[0xfee02000, 0x1000], [0xfedff000, 0x1000]]\n")
+  CHECK(errors_of(server("a") + "hardware.mmio = [[0xfe000000, 0x2000]]\n" + server("b") +
+                  "hardware.mmio = [[0xfe001000, 0x1000]]\n") ==
+        Lines{"test.toml:12:18: server[1].hardware.mmio[0]: MMIO range [0xfe001000, 0xfe002000) "
+              "of server b overlaps [0xfe000000, 0xfe002000) of server a"});
+  CHECK(errors_of(server("a") + "hardware.mmio = [[0xfe000000, 0x2000]]\n" + server("b") +
+                  "hardware.mmio = [[0xfe002000, 0x1000], [0xfedff000, 0x1000]]\n")
             .empty());
   // Within one server too: the same frames would be granted twice.
   CHECK(errors_of(server("a") +
@@ -755,8 +772,8 @@ TEST_CASE("manifest: every error in a file is reported, in file order", "[manife
                    "overlap 0x3f8-0x3ff of server console",
             file + ":26:18: server[1].hardware.irqs[0]: IRQ 4 of server log is also granted to "
                    "server console",
-            file + ":27:18: server[1].hardware.mmio[0]: MMIO range [0xfee00000, 0xfee02000) of "
-                   "server log overlaps [0xfee00000, 0xfee01000) of server console",
+            file + ":27:18: server[1].hardware.mmio[0]: MMIO range [0xfe000000, 0xfe002000) of "
+                   "server log overlaps [0xfe000000, 0xfe001000) of server console",
             file + ":27:41: server[1].hardware.mmio[1][0]: MMIO base 0x1 is not page aligned",
             file + ":27:44: server[1].hardware.mmio[1][1]: MMIO size must be more than 0, got 0",
             file + ":28:1: server[1].extra: unknown key",
@@ -1096,7 +1113,7 @@ TEST_CASE("archive: the boot archive holds the binary manifest and each binary o
   REQUIRE(r[2].mmio_count == 2);
   CHECK(r[2].mmio[0].base == 0xfd000000);
   CHECK(r[2].mmio[0].size == 0x400000);
-  CHECK(r[2].mmio[1].base == 0xfee00000);
+  CHECK(r[2].mmio[1].base == 0xfe000000);
   REQUIRE(r[2].port_count == 2);
   CHECK(r[2].ports[1].first == 0xffff);
   REQUIRE(r[2].irq_count == 2);
