@@ -41,14 +41,14 @@ void release(ReceiveSlot r, const Message& msg) {
 
 }  // namespace
 
-abi::Result<Reply> call(uint64_t ep, const abi::Method& m, Words words, Words caps,
+abi::Result<Reply> call(EndpointCap ep, const abi::Method& m, Words words, Words caps,
                         ReceiveSlot receive) {
   TRY(check_request(m, words.size(), caps.size()));
   Message msg;
   load_request(m, words, caps, msg);
   // Set every time: a receive slot left over from an earlier call must not catch a capability.
   arm(receive);
-  Status s = sys::call(ep, msg);
+  Status s = sys::call(ep.cptr(), msg);
   if (s != Status::kOk) {
     return abi::err(s);
   }
@@ -59,17 +59,18 @@ abi::Result<Reply> call(uint64_t ep, const abi::Method& m, Words words, Words ca
   return reply;
 }
 
-abi::Result<Reply> call(uint64_t ep, const abi::Method& m, kstd::initializer_list<uint64_t> words) {
+abi::Result<Reply> call(EndpointCap ep, const abi::Method& m,
+                        kstd::initializer_list<uint64_t> words) {
   return call(ep, m, Words(words.begin(), words.size()));
 }
 
-abi::Result<Reply> call(uint64_t ep, const abi::Method& m) { return call(ep, m, Words()); }
+abi::Result<Reply> call(EndpointCap ep, const abi::Method& m) { return call(ep, m, Words()); }
 
-abi::Result<void> send(uint64_t ep, const abi::Method& m, Words words) {
+abi::Result<void> send(EndpointCap ep, const abi::Method& m, Words words) {
   TRY(check_request(m, words.size(), 0));
   Message msg;
   load_request(m, words, {}, msg);
-  Status s = sys::send(ep, msg);
+  Status s = sys::send(ep.cptr(), msg);
   if (s != Status::kOk) {
     return abi::err(s);
   }
@@ -123,7 +124,7 @@ abi::Status Server::serve() {
   for (;;) {
     // Set every time: handlers may have made calls of their own, with other receive slots.
     arm(receive_);
-    Status s = pending ? reply_recv(ep_, msg) : recv(ep_, msg);
+    Status s = pending ? reply_recv(ep_.cptr(), msg) : recv(ep_.cptr(), msg);
     if (s == Status::kCancelled) {
       // The thread was suspended while it waited (any reply had gone out before): wait again.
       pending = false;

@@ -24,11 +24,11 @@ SlotAllocator g_slots;
 ObjectAllocator g_objects;
 VSpace g_vspace;
 uint64_t g_heap_next = abi::kServerHeapBase;
-uint64_t g_console = 0;  // The console service's endpoint, or 0.
+EndpointCap g_console;  // The console service's endpoint, or null.
 
 [[noreturn]] void stop() {
   for (;;) {
-    (void)tcb_suspend(abi::kServerSlotTcb);
+    (void)kSelfTcb.suspend();
   }
 }
 
@@ -65,28 +65,31 @@ void add_untyped(const abi::ServerInfo& info) {
 
 const abi::ServerInfo& server_info() { return *g_info; }
 
-abi::Result<uint64_t> service(const char* name, Need need) {
+abi::Result<EndpointCap> service(const char* name, Need need) {
   auto r = find_service(*g_info, name);
-  if (!r && need == Need::kRequired) {
-    log("service \"%s\" was not granted (check the manifest's requires list)", name);
+  if (!r) {
+    if (need == Need::kRequired) {
+      log("service \"%s\" was not granted (check the manifest's requires list)", name);
+    }
+    return abi::err(r.error());
   }
-  return r;
+  return EndpointCap(r.value());
 }
 
-abi::Result<uint64_t> port_grant(uint16_t first, uint16_t last) {
+abi::Result<IoPortCap> port_grant(uint16_t first, uint16_t last) {
   for (uint64_t i = 0; i < g_info->port_count; ++i) {
     const abi::PortGrant& g = g_info->ports[i];
     if (g.first <= first && last <= g.last) {
-      return g.cptr;
+      return IoPortCap(g.cptr);
     }
   }
   return abi::err(abi::Status::kNotFound);
 }
 
-abi::Result<uint64_t> irq_grant(uint32_t line) {
+abi::Result<IrqHandlerCap> irq_grant(uint32_t line) {
   for (uint64_t i = 0; i < g_info->irq_count; ++i) {
     if (g_info->irqs[i].line == line) {
-      return g_info->irqs[i].cptr;
+      return IrqHandlerCap(g_info->irqs[i].cptr);
     }
   }
   return abi::err(abi::Status::kNotFound);
@@ -111,7 +114,7 @@ abi::Result<void*> map_memory(uint64_t bytes) {
 
 void exit(int code) {
   const uint64_t words[] = {static_cast<uint64_t>(static_cast<int64_t>(code))};
-  auto r = rpc::send(abi::kServerSlotSupervisor, abi::supervisor::kExit, words);
+  auto r = rpc::send(kSupervisor, abi::supervisor::kExit, words);
   if (!r) {
     log("could not report the exit to the root task: %s", abi::status_name(r.error()));
   }

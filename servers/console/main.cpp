@@ -8,7 +8,7 @@
 
 #include <kstd/utility.hpp>
 
-#include <sys/invoke.hpp>
+#include <sys/cap.hpp>
 #include <sys/log.hpp>
 #include <sys/rpc.hpp>
 #include <sys/server.hpp>
@@ -29,7 +29,7 @@ constexpr uint16_t kCom1Last = 0x3FF;
 constexpr uint32_t kCom1Irq = 4;
 
 console::Uart g_uart;
-uint64_t g_irq_handler = 0;
+sys::IrqHandlerCap g_irq_handler;
 
 abi::Result<void> write(const Request& req, Response&) {
   char text[kMaxBytes];
@@ -52,7 +52,7 @@ abi::Result<void> flush(const Request&, Response&) {
 
 void interrupt(uint64_t, uint64_t) {
   g_uart.service();
-  (void)sys::irq_handler_ack(g_irq_handler);
+  (void)g_irq_handler.ack();
   // The kernel masks the line while the interrupt is handled, and the I/O APIC ignores an edge
   // on a masked line, while the UART keeps its line raised: a new event since the first pass
   // would never interrupt. Servicing again after the unmask takes the line down, so the next
@@ -72,13 +72,13 @@ bool take_com1() {
              kCom1First, kCom1Last, kCom1Irq, ports ? "the" : "no", irq ? "the" : "no");
     return false;
   }
-  if (auto r = sys::tcb_bind_ioport(abi::kServerSlotTcb, 0, ports.value()); !r) {
+  if (auto r = sys::kSelfTcb.bind_ioport(0, ports.value()); !r) {
     sys::log("cannot bind the COM1 ports: %s", abi::status_name(r.error()));
     return false;
   }
   g_uart.init(kCom1First);
   g_irq_handler = irq.value();
-  if (auto r = sys::irq_handler_set_endpoint(g_irq_handler, abi::kServerSlotEndpoint); !r) {
+  if (auto r = g_irq_handler.set_endpoint(sys::kSelfEndpoint); !r) {
     sys::log("cannot route IRQ %u to the endpoint: %s", kCom1Irq, abi::status_name(r.error()));
     return false;
   }
@@ -92,7 +92,7 @@ int server_main(const abi::ServerInfo&) {
     return 1;
   }
   sys::set_log_sink({log_write, log_flush});
-  sys::rpc::Server server(abi::kServerSlotEndpoint);
+  sys::rpc::Server server(sys::kSelfEndpoint);
   server.on_irq(interrupt);
   if (!server.handle(abi::console::kWrite, write) || !server.handle(abi::console::kRead, read) ||
       !server.handle(abi::console::kFlush, flush)) {

@@ -46,7 +46,7 @@ int server_main(const abi::ServerInfo&) {
     sys::log("no slot to receive capabilities in: %s", abi::status_name(slot.error()));
     return 1;
   }
-  sys::rpc::Server server(abi::kServerSlotEndpoint, sys::receive_slot(slot.value()));
+  sys::rpc::Server server(sys::kSelfEndpoint, sys::receive_slot(slot.value()));
   if (!server.handle(abi::echo::kEcho, echo) || !server.handle(abi::echo::kEchoCap, echo_cap) ||
       !server.handle(abi::echo::kCrash, crash)) {
     sys::log("could not register the methods");

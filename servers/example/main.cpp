@@ -68,7 +68,7 @@ abi::Result<void> greetings(const Request& req, Response& resp) {
 }  // namespace
 
 int server_main(const abi::ServerInfo&) {
-  sys::rpc::Server server(abi::kServerSlotEndpoint);
+  sys::rpc::Server server(sys::kSelfEndpoint);
   if (!server.handle(abi::hello::kGreet, greet) ||
       !server.handle(abi::hello::kGreetings, greetings)) {
     sys::log("could not register the methods");

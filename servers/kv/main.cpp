@@ -81,7 +81,7 @@ abi::Result<void> crash(const Request& req, Response&) {
 }  // namespace
 
 int server_main(const abi::ServerInfo& info) {
-  sys::rpc::Server server(abi::kServerSlotEndpoint);
+  sys::rpc::Server server(sys::kSelfEndpoint);
   if (!server.handle(abi::kv::kPut, put) || !server.handle(abi::kv::kGet, get) ||
       !server.handle(abi::kv::kCount, count) || !server.handle(abi::kv::kCrash, crash)) {
     sys::log("could not register the methods");

@@ -11,6 +11,7 @@
 
 #include <stdarg.h>
 
+#include <sys/cap.hpp>
 #include <sys/debug.hpp>
 #include <sys/invoke.hpp>
 #include <sys/ipc.hpp>
@@ -45,7 +46,7 @@ namespace {
 sys::ThreadBlock g_main_block;
 Context g_ctx;
 uint64_t g_ticks = 0;
-uint64_t g_rtc_irq = 0;
+sys::IrqHandlerCap g_rtc_irq;
 bool g_timer_on = false;
 
 const char* policy_name(abi::RestartPolicy p) {
@@ -62,22 +63,33 @@ const char* policy_name(abi::RestartPolicy p) {
 using sys::cmos_read;
 using sys::cmos_write;
 
+// The initial capabilities the timer needs (abi/boot_info.hpp).
+constexpr sys::CNodeCap kInitCNode{abi::kSlotInitCNode};
+constexpr sys::TcbCap kInitTcb{abi::kSlotInitTcb};
+constexpr sys::IrqControlCap kIrqControl{abi::kSlotIrqControl};
+constexpr sys::IoPortControlCap kIoPortControl{abi::kSlotIoPortControl};
+
 // Takes the RTC's line and ports, its interrupts arriving on the supervisor endpoint.
 bool timer_init(Context& ctx) {
   auto irq = ctx.slots.alloc();
   auto port = ctx.slots.alloc();
   auto badged = ctx.slots.alloc();
-  if (!irq || !port || !badged ||
-      !sys::irq_control_get(abi::kSlotIrqControl, kRtcIrq, abi::kSlotInitCNode, irq.value(), 64) ||
-      !sys::cnode_mint(abi::kSlotInitCNode, badged.value(), 64, abi::kSlotInitCNode,
-                       ctx.supervisor_ep, 64, abi::Rights::kWrite, kTimerBadge) ||
-      !sys::irq_handler_set_endpoint(irq.value(), badged.value()) ||
-      !sys::ioport_control_issue(abi::kSlotIoPortControl, kRtcFirstPort, kRtcLastPort,
-                                 abi::kSlotInitCNode, port.value(), 64) ||
-      !sys::tcb_bind_ioport(abi::kSlotInitTcb, 0, port.value())) {
+  if (!irq || !port || !badged) {
     return false;
   }
-  g_rtc_irq = irq.value();
+  // What the invocations below put in the slots, once they succeed.
+  const sys::IrqHandlerCap handler(irq.value());
+  const sys::IoPortCap ports(port.value());
+  const sys::EndpointCap timer_ep(badged.value());
+  if (!kIrqControl.get(kRtcIrq, kInitCNode, irq.value(), 64) ||
+      !kInitCNode.mint(badged.value(), 64, kInitCNode, ctx.supervisor_ep, 64, abi::Rights::kWrite,
+                       kTimerBadge) ||
+      !handler.set_endpoint(timer_ep) ||
+      !kIoPortControl.issue(kRtcFirstPort, kRtcLastPort, kInitCNode, port.value(), 64) ||
+      !kInitTcb.bind_ioport(0, ports)) {
+    return false;
+  }
+  g_rtc_irq = handler;
   // Rate 10: 32768 >> 9 = 64 Hz, while the periodic interrupt is enabled (register B bit 6).
   cmos_write(0x0A, static_cast<uint8_t>((cmos_read(0x0A) & 0xF0) | 10));
   return true;
@@ -295,7 +307,7 @@ void server_stopped(Context& ctx, Server& s, const sys::Message& m) {
     if (m.badge == kTimerBadge) {
       ++g_ticks;
       (void)cmos_read(0x0C);
-      (void)sys::irq_handler_ack(g_rtc_irq);
+      (void)g_rtc_irq.ack();
       continue;
     }
     uint64_t index = m.badge - kSupervisorBadgeBase;

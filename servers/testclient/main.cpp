@@ -14,7 +14,7 @@
 
 #include <kstd/string.hpp>
 
-#include <sys/invoke.hpp>
+#include <sys/cap.hpp>
 #include <sys/log.hpp>
 #include <sys/rpc.hpp>
 #include <sys/server.hpp>
@@ -26,6 +26,7 @@
 namespace {
 
 using abi::Status;
+using sys::EndpointCap;
 using sys::rpc::Words;
 
 // Waiting for kv to come back: attempts, with this many yields between them. A call normally
@@ -65,24 +66,44 @@ const char* outcome(const abi::Result<T>& r) {
   return r ? "ok" : abi::status_name(r.error());
 }
 
-uint64_t optional_service(const char* name) {
-  return sys::service(name, sys::Need::kOptional).value_or(0);
+// Null when not granted.
+EndpointCap optional_service(const char* name) {
+  return sys::service(name, sys::Need::kOptional).value_or(EndpointCap());
 }
 
-bool is_endpoint(uint64_t cptr) {
-  auto d = sys::cnode_describe(abi::kServerSlotCNode, cptr, 64);
-  return d && d->type == abi::CapType::kEndpoint;
+// service() types its handles on the root task's word; cap_cast asks the kernel.
+bool is_endpoint(EndpointCap ep) {
+  return sys::cap_cast<EndpointCap>(sys::kSelfCNode, ep.cptr()).ok();
 }
 
-void lookup(uint64_t kv, uint64_t echo) {
+void lookup(EndpointCap kv, EndpointCap echo) {
   auto missing = sys::service("no-such-service", sys::Need::kOptional);
   bool ok = !missing && missing.error() == Status::kNotFound;
-  ok = ok && (kv == 0 || is_endpoint(kv)) && (echo == 0 || is_endpoint(echo));
+  ok = ok && (kv.is_null() || is_endpoint(kv)) && (echo.is_null() || is_endpoint(echo));
   point(ok, "service lookup: kv %s, echo %s, an unknown name is %s",
-        kv != 0 ? "granted" : "absent", echo != 0 ? "granted" : "absent", outcome(missing));
+        kv.is_null() ? "absent" : "granted", echo.is_null() ? "absent" : "granted",
+        outcome(missing));
 }
 
-void kv_round_trip(uint64_t kv) {
+// cap_cast on slots whose contents are known: the right type, a wrong one, an empty slot, and a
+// cptr that does not resolve (the server's CNode has 2^10 slots; its guard is zeros).
+void cap_casts() {
+  auto ep = sys::cap_cast<EndpointCap>(sys::kSelfCNode, abi::kServerSlotEndpoint);
+  auto tcb = sys::cap_cast<sys::TcbCap>(sys::kSelfCNode, abi::kServerSlotTcb);
+  auto wrong = sys::cap_cast<EndpointCap>(sys::kSelfCNode, abi::kServerSlotTcb);
+  uint64_t free_slot = sys::slots().alloc().value_or(0);
+  auto empty = sys::cap_cast<sys::FrameCap>(sys::kSelfCNode, free_slot);
+  sys::slots().free(free_slot);
+  auto outside = sys::cap_cast<EndpointCap>(sys::kSelfCNode, uint64_t{1} << 20);
+  bool ok =
+      ep && ep->cptr() == abi::kServerSlotEndpoint && tcb && tcb->cptr() == abi::kServerSlotTcb &&
+      !wrong && wrong.error() == Status::kInvalidCapability && free_slot != 0 && !empty &&
+      empty.error() == Status::kEmptySlot && !outside && outside.error() == Status::kGuardMismatch;
+  point(ok, "cap_cast: endpoint %s, tcb %s, tcb as endpoint %s, empty slot %s, outside %s",
+        outcome(ep), outcome(tcb), outcome(wrong), outcome(empty), outcome(outside));
+}
+
+void kv_round_trip(EndpointCap kv) {
   auto before = sys::rpc::call(kv, abi::kv::kCount);
   bool ok = before.ok();
   ok = ok && sys::rpc::call(kv, abi::kv::kPut, {0x7E57'0001, 100}).ok();
@@ -97,25 +118,25 @@ void kv_round_trip(uint64_t kv) {
         outcome(two), outcome(after));
 }
 
-void kv_missing_key(uint64_t kv) {
+void kv_missing_key(EndpointCap kv) {
   auto r = sys::rpc::call(kv, abi::kv::kGet, {0xDEAD'BEEF'0000});
   point(!r && r.error() == Status::kNotFound, "kv get of a missing key is not-found (got %s)",
         outcome(r));
 }
 
 // The server's side of the checks: requests the RPC layer would never send, made by hand.
-void kv_refuses_bad_requests(uint64_t kv) {
+void kv_refuses_bad_requests(EndpointCap kv) {
   sys::Message short_put = sys::Message::make(abi::kv::kPut.label, {1});
-  Status s1 = sys::call(kv, short_put);
+  Status s1 = sys::call(kv.cptr(), short_put);
   sys::Message unknown = sys::Message::make(0x2AA, {});
-  Status s2 = sys::call(kv, unknown);
+  Status s2 = sys::call(kv.cptr(), unknown);
   auto label = [](Status s) { return static_cast<uint64_t>(s); };
   bool ok = s1 == Status::kOk && short_put.label == label(Status::kInvalidArgument) &&
             s2 == Status::kOk && unknown.label == label(Status::kNotSupported);
   point(ok, "kv answers a misshapen request invalid-argument and an unknown label not-supported");
 }
 
-void echo_words(uint64_t echo, uint64_t n) {
+void echo_words(EndpointCap echo, uint64_t n) {
   uint64_t words[abi::kMaxMessageWords];
   for (uint64_t i = 0; i < n; ++i) {
     words[i] = (i + 1) * 0x0101'0101'0101'0101ull ^ (n << 56);
@@ -131,41 +152,43 @@ void echo_words(uint64_t echo, uint64_t n) {
 
 // Sends a badged copy of this server's own endpoint through echo and checks that what comes
 // back names the same endpoint with the same badge.
-void echo_cap(uint64_t echo) {
+void echo_cap(EndpointCap echo) {
   auto sent = sys::slots().alloc();
   auto received = sys::slots().alloc();
   if (!sent || !received) {
     point(false, "echo_cap: no free slots");
     return;
   }
-  constexpr uint64_t kCNode = abi::kServerSlotCNode;
+  constexpr sys::CNodeCap kCNode = sys::kSelfCNode;
   const uint8_t rights = abi::Rights::kWrite | abi::Rights::kGrant | abi::Rights::kGrantReply;
-  auto minted = sys::cnode_mint(kCNode, sent.value(), 64, kCNode, abi::kServerSlotEndpoint, 64,
-                                rights, kEchoBadge);
-  auto self = sys::cnode_describe(kCNode, abi::kServerSlotEndpoint, 64);
+  auto minted = kCNode.mint(sent.value(), 64, kCNode, abi::kServerSlotEndpoint, 64, rights,
+                            kEchoBadge);
+  auto self = kCNode.describe(abi::kServerSlotEndpoint, 64);
   const uint64_t caps[] = {sent.value()};
   auto r = sys::rpc::call(echo, abi::echo::kEchoCap, Words(), caps,
                           sys::receive_slot(received.value()));
-  auto got = sys::cnode_describe(kCNode, received.value(), 64);
+  auto got = kCNode.describe(received.value(), 64);
   bool ok = minted && self && r && r->caps.count == 1 && r->caps.unwrapped == 0 &&
             r->caps.caps[0] == received.value() && got && got->type == abi::CapType::kEndpoint &&
             got->object == self->object && got->data == kEchoBadge;
   point(ok, "echo_cap returns the capability sent (mint %s, call %s, describe %s)",
         outcome(minted), outcome(r), outcome(got));
-  (void)sys::cnode_delete(kCNode, sent.value(), 64);
-  (void)sys::cnode_delete(kCNode, received.value(), 64);
+  (void)kCNode.delete_slot(sent.value(), 64);
+  (void)kCNode.delete_slot(received.value(), 64);
   sys::slots().free(sent.value());
   sys::slots().free(received.value());
 }
 
-// The RPC layer refuses these before sending; cptr 0 is the null slot, so had anything been
-// sent the kernel would have failed the lookup with a different status.
+// The RPC layer refuses these before sending; the null handle names the null slot, so had
+// anything been sent the kernel would have failed the lookup with a different status.
 void refused_locally() {
-  auto short_put = sys::rpc::call(0, abi::kv::kPut, {1});
-  auto long_get = sys::rpc::call(0, abi::kv::kGet, {1, 2});
-  auto no_cap = sys::rpc::call(0, abi::echo::kEchoCap);
+  const EndpointCap null;
+  auto short_put = sys::rpc::call(null, abi::kv::kPut, {1});
+  auto long_get = sys::rpc::call(null, abi::kv::kGet, {1, 2});
+  auto no_cap = sys::rpc::call(null, abi::echo::kEchoCap);
   const uint64_t too_many[abi::kMaxMessageWords + 1] = {};
-  auto too_long = sys::rpc::call(0, abi::echo::kEcho, Words(too_many, abi::kMaxMessageWords + 1));
+  auto too_long =
+      sys::rpc::call(null, abi::echo::kEcho, Words(too_many, abi::kMaxMessageWords + 1));
   auto refused = [](const abi::Result<sys::rpc::Reply>& r) {
     return !r && r.error() == Status::kInvalidArgument;
   };
@@ -175,12 +198,12 @@ void refused_locally() {
 }
 
 // A crash call must end in an error: the server dies holding the reply capability.
-void crash(uint64_t ep, const abi::Method& m) {
+void crash(EndpointCap ep, const abi::Method& m) {
   auto r = sys::rpc::call(ep, m);
   point(!r, "%s fails the call instead of hanging (%s)", m.name, outcome(r));
 }
 
-void kv_restarted(uint64_t kv) {
+void kv_restarted(EndpointCap kv) {
   int attempts = 0;
   Status last = Status::kOk;
   for (; attempts < kRestartAttempts; ++attempts) {
@@ -199,13 +222,13 @@ void kv_restarted(uint64_t kv) {
         abi::status_name(last), attempts);
 }
 
-void fragile_stays_down(uint64_t fragile) {
+void fragile_stays_down(EndpointCap fragile) {
   crash(fragile, abi::echo::kCrash);
   auto r = sys::rpc::call(fragile, abi::echo::kEcho, {1});
   point(!r, "a call to fragile after its crash fails instead of hanging (%s)", outcome(r));
 }
 
-void hello(uint64_t hello) {
+void hello(EndpointCap hello) {
   uint64_t words[abi::hello::kNameWords];
   uint64_t used = sys::encode_text("testclient", 10, words, abi::hello::kNameWords).value_or(0);
   auto r = sys::rpc::call(hello, abi::hello::kGreet, Words(words, used));
@@ -220,13 +243,14 @@ void hello(uint64_t hello) {
 }  // namespace
 
 int server_main(const abi::ServerInfo&) {
-  uint64_t kv = optional_service(abi::kv::kServiceName);
-  uint64_t echo = optional_service(abi::echo::kServiceName);
-  uint64_t fragile = optional_service("fragile");
-  uint64_t greeter = optional_service(abi::hello::kServiceName);
+  EndpointCap kv = optional_service(abi::kv::kServiceName);
+  EndpointCap echo = optional_service(abi::echo::kServiceName);
+  EndpointCap fragile = optional_service("fragile");
+  EndpointCap greeter = optional_service(abi::hello::kServiceName);
 
   lookup(kv, echo);
-  if (kv != 0) {
+  cap_casts();
+  if (!kv.is_null()) {
     kv_round_trip(kv);
     kv_missing_key(kv);
     kv_refuses_bad_requests(kv);
@@ -236,32 +260,32 @@ int server_main(const abi::ServerInfo&) {
     }
   }
   for (uint64_t n : {0, 4, 10, 120}) {
-    if (echo != 0) {
+    if (!echo.is_null()) {
       echo_words(echo, n);
     } else {
       skip("echo words", "echo");
     }
   }
-  if (echo != 0) {
+  if (!echo.is_null()) {
     echo_cap(echo);
   } else {
     skip("echo_cap", "echo");
   }
   refused_locally();
-  if (kv != 0) {
+  if (!kv.is_null()) {
     crash(kv, abi::kv::kCrash);
     kv_restarted(kv);
   } else {
     skip("kv crash", "kv");
     skip("kv restart", "kv");
   }
-  if (fragile != 0) {
+  if (!fragile.is_null()) {
     fragile_stays_down(fragile);
   } else {
     skip("fragile crash", "fragile");
     skip("fragile stays down", "fragile");
   }
-  if (greeter != 0) {
+  if (!greeter.is_null()) {
     hello(greeter);
   } else {
     skip("hello", "hello");

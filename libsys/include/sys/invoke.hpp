@@ -2,7 +2,8 @@
 //
 // Invocations on kernel objects, one function per row of abi/invocations.def. Each returns
 // abi::Result: the value the kernel replied, or the abi::Status it failed with. The argument
-// order and meaning follow the .def rows, which document every error.
+// order and meaning follow the .def rows, which document every error. sys/cap.hpp offers the
+// same invocations on typed capability handles; these raw forms take any cptr.
 #pragma once
 
 #include <abi/invocation.hpp>

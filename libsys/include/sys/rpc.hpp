@@ -30,6 +30,7 @@
 
 #include <initializer_list>
 
+#include <sys/cap.hpp>
 #include <sys/ipc.hpp>
 
 namespace sys::rpc {
@@ -74,15 +75,16 @@ abi::Result<Reply> decode_reply(const abi::Method& m, const Message& msg, uint64
 // Calls `m` on the endpoint `ep` with `words` and the capabilities (cptrs) `caps`. A capability
 // in the reply lands in `receive`; methods whose replies carry none need no receive slot. On
 // failure nothing stays in the receive slot.
-abi::Result<Reply> call(uint64_t ep, const abi::Method& m, Words words, Words caps = {},
+abi::Result<Reply> call(EndpointCap ep, const abi::Method& m, Words words, Words caps = {},
                         ReceiveSlot receive = {});
 // Word-only calls.
-abi::Result<Reply> call(uint64_t ep, const abi::Method& m, std::initializer_list<uint64_t> words);
-abi::Result<Reply> call(uint64_t ep, const abi::Method& m);
+abi::Result<Reply> call(EndpointCap ep, const abi::Method& m,
+                        std::initializer_list<uint64_t> words);
+abi::Result<Reply> call(EndpointCap ep, const abi::Method& m);
 
 // Sends `m` without waiting for a reply (one-way methods, such as supervisor.exit); blocks
 // until the receiver takes the message. Errors as for call(), without the reply's.
-abi::Result<void> send(uint64_t ep, const abi::Method& m, Words words);
+abi::Result<void> send(EndpointCap ep, const abi::Method& m, Words words);
 
 // --- Server ---------------------------------------------------------------------------------
 
@@ -185,7 +187,7 @@ class Server {
  public:
   // Serves the endpoint `ep` (a capability with the read right; with the grant right too, its
   // replies can carry capabilities). Capabilities in requests land in `receive`.
-  explicit Server(uint64_t ep, ReceiveSlot receive = {}) : ep_(ep), receive_(receive) {}
+  explicit Server(EndpointCap ep, ReceiveSlot receive = {}) : ep_(ep), receive_(receive) {}
 
   // Registers a handler; errors as MethodTable::add.
   abi::Result<void> handle(const abi::Method& m, Handler h) { return table_.add(m, h); }
@@ -201,7 +203,7 @@ class Server {
   bool dispatch(Message& msg);
 
   MethodTable table_;
-  uint64_t ep_;
+  EndpointCap ep_;
   ReceiveSlot receive_;
   IrqHandler irq_ = nullptr;
 };

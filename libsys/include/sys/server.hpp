@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include <sys/alloc.hpp>
+#include <sys/cap.hpp>
 #include <sys/rpc.hpp>
 #include <sys/vspace.hpp>
 
@@ -37,20 +38,28 @@ namespace sys {
 // The server-info page.
 const abi::ServerInfo& server_info();
 
+// The fixed slots of every server's CSpace (abi/server.hpp) as typed handles.
+inline constexpr CNodeCap kSelfCNode{abi::kServerSlotCNode};
+inline constexpr TcbCap kSelfTcb{abi::kServerSlotTcb};
+inline constexpr Pml4Cap kSelfVSpace{abi::kServerSlotVSpace};
+inline constexpr EndpointCap kSelfEndpoint{abi::kServerSlotEndpoint};  // Requests arrive here.
+inline constexpr EndpointCap kSupervisor{abi::kServerSlotSupervisor};  // The root task.
+
 // Whether a missing service is worth a log line.
 enum class Need {
   kRequired,  // The server cannot do its job without it: log that it is missing.
   kOptional,  // The server copes: no log line.
 };
 
-// The endpoint capability (cptr) for the service `name` in info.services. kNotFound when the
-// server was not granted it.
-abi::Result<uint64_t> service(const char* name, Need need = Need::kRequired);
+// The endpoint capability for the service `name` in info.services. kNotFound when the server
+// was not granted it. The handles of this function and the two below are typed on the root
+// task's word (it filled the info page and the slots): cap_cast would ask the kernel.
+abi::Result<EndpointCap> service(const char* name, Need need = Need::kRequired);
 
 // Hardware grants: the I/O port capability covering ports [first, last], and the IRQ handler
 // capability for `line`. kNotFound when not granted.
-abi::Result<uint64_t> port_grant(uint16_t first, uint16_t last);
-abi::Result<uint64_t> irq_grant(uint32_t line);
+abi::Result<IoPortCap> port_grant(uint16_t first, uint16_t last);
+abi::Result<IrqHandlerCap> irq_grant(uint32_t line);
 
 // The server's allocators: its free slots, its untyped budget, its address space.
 SlotAllocator& slots();
