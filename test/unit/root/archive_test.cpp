@@ -464,7 +464,7 @@ TEST_CASE("root archive: the tool's boot archive passes the root task's checks",
       "[[server]]\nname = \"console\"\nbinary = \"console.elf\"\npriority = 200\n"
       "memory = \"256K\"\nprovides = [\"console\"]\nrequires = [\"log\"]\n"
       "restart = { policy = \"on-crash\", limit = 3, backoff_ms = 100 }\n"
-      "hardware = { ioports = [[0x3f8, 0x3ff]], irqs = [4], mmio = [[0xfee00000, 0x1000]] }\n"
+      "hardware = { ioports = [[0x3f8, 0x3ff]], irqs = [4], mmio = [[0xfe000000, 0x1000]] }\n"
       "[[server]]\nname = \"log\"\nbinary = \"log.elf\"\npriority = 50\nmemory = \"64K\"\n"
       "provides = [\"log\"]\nrestart = { policy = \"always\", limit = 1000 }\n",
       "test.toml");
