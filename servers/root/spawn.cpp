@@ -392,9 +392,16 @@ abi::Result<void> make_mmio_frames(Context& ctx, Server& s) {
   return {};
 }
 
-}  // namespace
+// Deletes the capability in the root task's `slot` (if any) and gives the slot back.
+void drop(Context& ctx, uint64_t& slot) {
+  if (slot != 0) {
+    (void)sys::cnode_delete(abi::kSlotInitCNode, slot, 64);
+    ctx.slots.free(slot);
+    slot = 0;
+  }
+}
 
-abi::Result<void> prepare_server(Context& ctx, Server& s) {
+abi::Result<void> prepare(Context& ctx, Server& s) {
   const abi::ServerRecord& rec = *s.record;
   s.endpoint = TRY(ctx.objects.alloc(ObjectType::kEndpoint));
   for (uint32_t i = 0; i < rec.port_count; ++i) {
@@ -439,6 +446,28 @@ abi::Result<void> prepare_server(Context& ctx, Server& s) {
   return {};
 }
 
+}  // namespace
+
+abi::Result<void> prepare_server(Context& ctx, Server& s) {
+  auto r = prepare(ctx, s);
+  if (!r) {
+    // The server will not start: let go of what was made for it, above all its IRQ handlers
+    // and I/O ports. (The objects' memory stays with the root task's allocator, which only
+    // grows; the capabilities and slots come back.)
+    drop(ctx, s.endpoint);
+    for (uint64_t& slot : s.ports) {
+      drop(ctx, slot);
+    }
+    for (uint64_t& slot : s.irqs) {
+      drop(ctx, slot);
+    }
+    drop(ctx, s.mmio_cnode);  // And with it the device frames.
+    s.mmio_frames_count = 0;
+    drop(ctx, s.container);
+  }
+  return r;
+}
+
 abi::Result<void> start_server(Context& ctx, Server& s) {
   abi::ServerInfo info{};
   info.magic = abi::ServerInfo::kMagic;
@@ -463,11 +492,7 @@ void stop_server(Context& ctx, Server& s) {
   // thread (which may be waiting for our answer to its fault), its CSpace and address space.
   (void)sys::cnode_revoke(abi::kSlotInitCNode, s.container, 64);
   for (uint64_t* slot : {&s.cnode, &s.tcb, &s.pml4}) {
-    if (*slot != 0) {
-      (void)sys::cnode_delete(abi::kSlotInitCNode, *slot, 64);
-      ctx.slots.free(*slot);
-      *slot = 0;
-    }
+    drop(ctx, *slot);
   }
 }
 
