@@ -61,11 +61,12 @@ uint64_t arg(uint64_t& s) {
 constexpr uint64_t kFuzzerBadge = 0xF022;
 constexpr uint64_t kVictimBadge = 0xF1C7;
 
-// The fuzzer's CSpace (2^5 slots; it names slots 0..23).
+// The fuzzer's CSpace (2^5 slots; random cptrs name slots 0..23).
 enum FuzzSlot : uint64_t {
-  kFault = 2, kUntyped = 3, kHelperEp = 4, kFrame = 5, kOwnCNode = 6, kOwnPml4 = 7,
+  kUntyped = 3, kHelperEp = 4, kFrame = 5, kOwnCNode = 6, kOwnPml4 = 7,
   kAsidPool = 8, kVictimTcb = 9, kVictimEp = 10, kIrqControl = 11, kIoPortControl = 12,
   kPageTable = 13, kPageDirectory = 14, kPdpt = 15, kHelperEpBadged = 16,
+  kFault = 31,  // Out of the way of random cptrs, so that most runs keep it to the end.
 };
 
 // A server in the root task's address space, above the fuzzer's priority so it is always back
@@ -86,11 +87,16 @@ void helper(uint64_t) {
 }
 
 // The second process: waits on an endpoint the fuzzer may send to (not Call: nothing would
-// answer), and is the TCB the fuzzer configures, suspends, resumes and rewrites.
+// answer), taking capabilities into its own CNode and deleting them, and is the TCB the fuzzer
+// configures, suspends, resumes and rewrites.
+enum VictimSlot : uint64_t { kVictimOwnEp = 2, kVictimFault = 3, kVictimCNode = 4, kVictimReceive = 5 };
+
 void victim(uint64_t) {
+  sys::set_receive_slot(kVictimCNode, kVictimReceive, 64);
   for (;;) {
     sys::Message m;
-    (void)sys::recv(2, m);
+    (void)sys::recv(kVictimOwnEp, m);
+    (void)sys::cnode_delete(kVictimCNode, kVictimReceive, 64);
   }
 }
 
@@ -109,6 +115,19 @@ void fuzzer(uint64_t seed) {
     }
     for (uint64_t& mr : r.mr) {
       mr = arg(s);
+    }
+    // Now and then new words, capabilities to send and a receive slot in the IPC buffer.
+    if (next(s) % 4 == 0) {
+      abi::IpcBuffer* buf = sys::ipc_buffer();
+      for (uint64_t w = 4; w < 4 + next(s) % 16; ++w) {
+        buf->msg[w] = arg(s);
+      }
+      for (uint64_t& c : buf->caps_or_badges) {
+        c = next(s) % 8 == 0 ? arg(s) : next(s) % 24;
+      }
+      buf->receive_cnode = next(s) % 4 == 0 ? arg(s) : kOwnCNode;
+      buf->receive_index = next(s) % 32;
+      buf->receive_depth = pick(s, {0, 5, 64, arg(s)});
     }
     // Mostly Call (invocations), with every other system call and random numbers mixed in.
     uint64_t number;
@@ -149,10 +168,12 @@ KTEST(fuzz_random_system_calls_do_not_hurt_the_kernel) {
   uint64_t victim_ep = make(abi::ObjectType::kEndpoint);
   constexpr uint8_t kFaultRights = abi::Rights::kWrite | abi::Rights::kGrantReply;
   REQUIRE_OK(spawn(helper, 0, {.priority = 95}));
-  // The second process (priority below the fuzzer's: it runs only when the fuzzer waits).
-  Process v = REQUIRE_OK(spawn_process(victim, 0, 80, 2, 3));
-  REQUIRE_OK(give(v, 2, victim_ep));
-  REQUIRE_OK(give(v, 3, timer_endpoint_object(), kFaultRights, kVictimBadge));
+  // The second process, above the fuzzer's priority so that it is back in its receive whenever
+  // the fuzzer runs (and its faults are stopped at once).
+  Process v = REQUIRE_OK(spawn_process(victim, 0, 92, 3, kVictimFault));
+  REQUIRE_OK(give(v, kVictimOwnEp, victim_ep));
+  REQUIRE_OK(give(v, kVictimFault, timer_endpoint_object(), kFaultRights, kVictimBadge));
+  REQUIRE_OK(give(v, kVictimCNode, v.cnode));
   // The fuzzer's CSpace (FuzzSlot): slot 1 its TCB (spawn_process) is deleted at once, so it
   // cannot simply suspend itself on the first lucky call.
   Process p = REQUIRE_OK(spawn_process(fuzzer, kSeed, 90, 5, kFault));
