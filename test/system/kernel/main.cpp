@@ -6,7 +6,10 @@
 
 #include <sys/syscall.hpp>
 
+#include <kstd/string.hpp>
+
 #include "ktest.hpp"
+#include "ktest_config.h"
 
 #include <kstd/enforce.hpp>
 
@@ -15,6 +18,9 @@ namespace {
 
 TestCase* g_first = nullptr;
 TestCase* g_last = nullptr;
+
+// The tests this image runs: all, or those whose name contains -Dktest_only.
+bool selected(const TestCase* t) { return kstd::contains(t->name, KTEST_ONLY); }
 
 bool run(TestCase* t, int number) {
   reset_failures();
@@ -43,7 +49,7 @@ int main(uint64_t boot_info_vaddr) {
   using namespace ktest;
   int count = 0;
   for (TestCase* t = g_first; t != nullptr; t = t->next) {
-    ++count;
+    count += selected(t) ? 1 : 0;
   }
   sys::debug_print("TAP version 13\n");
   sys::debug_printf("1..%d\n", count);
@@ -53,6 +59,9 @@ int main(uint64_t boot_info_vaddr) {
   int failed = 0;
   int number = 0;
   for (TestCase* t = g_first; t != nullptr; t = t->next) {
+    if (!selected(t)) {
+      continue;
+    }
     failed += run(t, ++number) ? 0 : 1;
   }
   sys::debug_printf("# %d of %d tests failed\n", failed, count);

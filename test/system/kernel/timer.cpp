@@ -12,6 +12,7 @@ namespace ktest {
 namespace {
 
 uint64_t g_ep = 0;
+uint64_t g_raw = 0;
 uint64_t g_irq = 0;
 bool g_ready = false;
 
@@ -30,6 +31,7 @@ bool timer_init(sys::SlotAllocator& slots, sys::ObjectAllocator& objects) {
     return false;
   }
   g_ep = badged.value();
+  g_raw = ep.value();
   g_irq = irq.value();
   if (!sys::cnode_mint(e.cnode, g_ep, 64, e.cnode, ep.value(), 64, abi::Rights::kAllBits,
                        kTimerBadge) ||
@@ -48,6 +50,7 @@ bool timer_init(sys::SlotAllocator& slots, sys::ObjectAllocator& objects) {
 }
 
 uint64_t timer_endpoint() { return g_ep; }
+uint64_t timer_endpoint_object() { return g_raw; }
 uint64_t timer_irq_handler() { return g_irq; }
 
 void timer_ack() {

@@ -19,6 +19,9 @@ bool timer_init(sys::SlotAllocator& slots, sys::ObjectAllocator& objects);
 
 // The timer's endpoint (interrupts arrive with badge kTimerBadge) and its IRQ handler.
 uint64_t timer_endpoint();
+// The same endpoint unbadged, to mint other badges from: a thread that must wait for either a
+// tick or a message (the fuzzer's faults) receives both on one queue.
+uint64_t timer_endpoint_object();
 uint64_t timer_irq_handler();
 inline constexpr uint64_t kTimerBadge = 0x7157;
 
