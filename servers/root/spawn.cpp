@@ -301,6 +301,25 @@ abi::Result<void> Builder::build(abi::ServerInfo& info) {
 // CNode of their own (kept across restarts; each start maps copies): the part of the untyped
 // below the range goes into padding untyped objects (deleted again once the frames exist; the
 // frames keep the untyped's watermark where it is).
+// Whether device untyped blocks cover all of [base, end), however many it takes.
+bool covered_by_device_untyped(const abi::BootInfo& b, uint64_t base, uint64_t end) {
+  uint64_t pos = base;
+  while (pos < end) {
+    uint64_t u = 0;
+    for (; u < b.untyped_count; ++u) {
+      const abi::UntypedDesc& d = b.untyped_list[u];
+      if (d.is_device != 0 && d.paddr <= pos && pos < d.paddr + (uint64_t{1} << d.size_bits)) {
+        break;
+      }
+    }
+    if (u == b.untyped_count) {
+      return false;
+    }
+    pos = b.untyped_list[u].paddr + (uint64_t{1} << b.untyped_list[u].size_bits);
+  }
+  return true;
+}
+
 abi::Result<void> make_mmio_frames(Context& ctx, Server& s) {
   const abi::ServerRecord& rec = *s.record;
   const abi::BootInfo& b = *ctx.boot;
@@ -333,7 +352,10 @@ abi::Result<void> make_mmio_frames(Context& ctx, Server& s) {
       }
     }
     if (u == b.untyped_count) {
-      log("server '%s': MMIO range %#llx+%#llx is not device memory the root task holds",
+      log(covered_by_device_untyped(b, base, end)
+              ? "server '%s': MMIO range %#llx+%#llx spans more than one device untyped block; "
+                "the root task carves each range from one (split the range)"
+              : "server '%s': MMIO range %#llx+%#llx is not device memory the root task holds",
           rec.name, (unsigned long long)base, (unsigned long long)rec.mmio[i].size);
       return abi::err(Status::kRangeError);
     }
