@@ -27,7 +27,10 @@ abi::Result<void> VSpace::ensure_table(int level, uint64_t vaddr) {
   uint64_t table = TRY(objects_->alloc(kLevels[level].object));
   for (;;) {
     auto r = table_map(kLevels[level].cap, table, pml4_, vaddr);
-    if (r || r.error() == Status::kDeleteFirst) {
+    if (r) {
+      return keep_ != nullptr ? keep_(keep_context_, table) : abi::Result<void>{};
+    }
+    if (r.error() == Status::kDeleteFirst) {
       return {};
     }
     if (r.error() != Status::kFailedLookup || level == 2) {

@@ -103,8 +103,13 @@ class Builder {
                            rights, badge);
   }
 
-  abi::Result<void> map(uint64_t frame, uint64_t vaddr, uint8_t rights, uint64_t attributes = 0);
-  abi::Result<void> ensure_table(int level, uint64_t vaddr);
+  // Maps into the server's address space; the page tables made on the way go to its CNode.
+  abi::Result<void> map(uint64_t frame, uint64_t vaddr, uint8_t rights, uint64_t attributes = 0) {
+    return vspace_.map(frame, vaddr, rights, attributes);
+  }
+  static abi::Result<void> keep_table(void* builder, uint64_t table) {
+    return static_cast<Builder*>(builder)->stash(table);
+  }
   // Maps `frame` into the root task, runs fill(page), unmaps it.
   template <typename Fill>
   abi::Result<void> fill(uint64_t frame, Fill fill);
@@ -113,37 +118,9 @@ class Builder {
   Context& ctx_;
   Server& s_;
   sys::ObjectAllocator objects_;
+  sys::VSpace vspace_;  // The server's, once its PML4 exists.
   uint64_t next_infra_ = kInfraFirst;
 };
-
-abi::Result<void> Builder::ensure_table(int level, uint64_t vaddr) {
-  static constexpr ObjectType kObjects[] = {ObjectType::kPageTable, ObjectType::kPageDirectory,
-                                            ObjectType::kPdpt};
-  static constexpr abi::CapType kCaps[] = {abi::CapType::kPageTable,
-                                           abi::CapType::kPageDirectory, abi::CapType::kPdpt};
-  uint64_t table = TRY(make(kObjects[level]));
-  for (;;) {
-    auto r = sys::table_map(kCaps[level], table, s_.pml4, vaddr);
-    if (r) {
-      return stash(table);
-    }
-    if (r.error() != Status::kFailedLookup || level == 2) {
-      return abi::err(r.error());
-    }
-    TRY(ensure_table(level + 1, vaddr));
-  }
-}
-
-abi::Result<void> Builder::map(uint64_t frame, uint64_t vaddr, uint8_t rights,
-                               uint64_t attributes) {
-  for (;;) {
-    auto r = sys::frame_map(frame, s_.pml4, vaddr, rights, attributes);
-    if (r || r.error() != Status::kFailedLookup) {
-      return r;
-    }
-    TRY(ensure_table(0, vaddr));
-  }
-}
 
 template <typename Fill>
 abi::Result<void> Builder::fill(uint64_t frame, Fill fill) {
@@ -203,6 +180,7 @@ abi::Result<void> Builder::build(abi::ServerInfo& info) {
 
   s_.pml4 = TRY(make(ObjectType::kPml4));
   TRY(sys::asid_pool_assign(abi::kSlotInitAsidPool, s_.pml4));
+  vspace_.init(s_.pml4, &objects_, keep_table, this);
   TRY(give(abi::kServerSlotVSpace, s_.pml4));
   s_.tcb = TRY(make(ObjectType::kTcb));
   TRY(give(abi::kServerSlotTcb, s_.tcb));

@@ -15,9 +15,17 @@ namespace sys {
 
 class VSpace {
  public:
-  void init(uint64_t pml4, ObjectAllocator* objects) {
+  // Called with each page table the VSpace makes and maps, so that the owner can put the
+  // capability where it wants it (the root task moves a server's tables into that server's
+  // CNode). Without one, the table capabilities stay where the allocator put them.
+  using KeepTable = abi::Result<void> (*)(void* context, uint64_t table);
+
+  void init(uint64_t pml4, ObjectAllocator* objects, KeepTable keep = nullptr,
+            void* keep_context = nullptr) {
     pml4_ = pml4;
     objects_ = objects;
+    keep_ = keep;
+    keep_context_ = keep_context;
   }
   uint64_t pml4() const { return pml4_; }
 
@@ -35,6 +43,8 @@ class VSpace {
 
   uint64_t pml4_ = 0;
   ObjectAllocator* objects_ = nullptr;
+  KeepTable keep_ = nullptr;
+  void* keep_context_ = nullptr;
 };
 
 }  // namespace sys
