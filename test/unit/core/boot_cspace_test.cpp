@@ -8,6 +8,7 @@
 #include "core/boot_cspace.hpp"
 
 #include "../support/arena.hpp"
+#include "../support/catch_status.hpp"
 #include "mem/phys.hpp"
 #include "mem/phys_map.hpp"
 
@@ -19,13 +20,6 @@
 #include <string>
 #include <utility>
 #include <vector>
-
-namespace Catch {
-template <>
-struct StringMaker<abi::Status> {
-  static std::string convert(abi::Status s) { return abi::status_name(s); }
-};
-}  // namespace Catch
 
 namespace {
 

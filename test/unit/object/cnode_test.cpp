@@ -9,6 +9,7 @@
 
 #include "../support/arch_stub.hpp"
 #include "../support/arena.hpp"
+#include "../support/catch_status.hpp"
 #include "mem/phys.hpp"
 #include "object/endpoint.hpp"
 #include "object/mdb.hpp"
@@ -18,13 +19,6 @@
 #include <cstdint>
 #include <string>
 #include <vector>
-
-namespace Catch {
-template <>
-struct StringMaker<abi::Status> {
-  static std::string convert(abi::Status s) { return abi::status_name(s); }
-};
-}  // namespace Catch
 
 namespace {
 

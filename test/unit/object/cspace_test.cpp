@@ -7,18 +7,12 @@
 #include "object/cspace.hpp"
 
 #include "../support/arena.hpp"
+#include "../support/catch_status.hpp"
 #include "object/cnode.hpp"
 
 #include <catch2/catch.hpp>
 #include <cstdint>
 #include <string>
-
-namespace Catch {
-template <>
-struct StringMaker<abi::Status> {
-  static std::string convert(abi::Status s) { return abi::status_name(s); }
-};
-}  // namespace Catch
 
 namespace {
 

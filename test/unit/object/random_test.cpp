@@ -41,18 +41,11 @@
 #include <vector>
 
 #include "../support/arena.hpp"
+#include "../support/catch_status.hpp"
 #include "mem/phys.hpp"
 #include "object/asid.hpp"
 #include "object/mdb.hpp"
 #include "object/tcb.hpp"
-
-namespace Catch {
-// Statuses by name in assertion messages.
-template <>
-struct StringMaker<abi::Status> {
-  static std::string convert(abi::Status s) { return abi::status_name(s); }
-};
-}  // namespace Catch
 
 #ifndef KEEL_RANDOM_TEST_OPS
 #define KEEL_RANDOM_TEST_OPS 100000

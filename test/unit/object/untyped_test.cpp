@@ -6,6 +6,7 @@
 // only become frames and untyped and are never written.
 #include "../support/arch_stub.hpp"
 #include "../support/arena.hpp"
+#include "../support/catch_status.hpp"
 #include "mem/phys.hpp"
 #include "object/cnode.hpp"
 #include "object/mdb.hpp"
@@ -16,13 +17,6 @@
 #include <cstring>
 #include <string>
 #include <vector>
-
-namespace Catch {
-template <>
-struct StringMaker<abi::Status> {
-  static std::string convert(abi::Status s) { return abi::status_name(s); }
-};
-}  // namespace Catch
 
 namespace {
 
