@@ -200,6 +200,11 @@ class Model {
   Expect decode(const Message& m);
   Status lookup_cptr(uint64_t cptr, Target* t) const;
   Status lookup_cnode(uint64_t cptr, int* cap) const;
+  // What copy, mint, move and mutate check first, in the kernel's order: the destination
+  // slot, the source CNode and slot, a source capability and an empty destination. On success
+  // `*id` is the source capability; otherwise `*fail` is the expected answer.
+  bool source_and_dest(int target, const Message& m, const char* what, Loc* dest, Loc* src,
+                       int* id, Expect* fail) const;
   Expect copy_or_mint(int target, const Message& m, bool minting);
   Expect move_or_mutate(int target, const Message& m, bool mutating);
   Expect retype(int untyped, const Message& m);
@@ -567,29 +572,44 @@ Expect Model::decode(const Message& m) {
 
 // Copy and mint. Documented: rights are masked, untyped and reply capabilities and unmapped
 // page tables cannot be copied, a badge is set once, a CNode's guard data must fit.
-Expect Model::copy_or_mint(int target, const Message& m, bool minting) {
-  Loc dest;
-  Loc src;
+bool Model::source_and_dest(int target, const Message& m, const char* what, Loc* dest,
+                            Loc* src, int* id, Expect* fail) const {
   int src_root = kNone;
-  Status s = resolve(target, m.args[0], m.args[1], &dest);
+  Status s = resolve(target, m.args[0], m.args[1], dest);
   if (s == Status::kOk) {
     s = lookup_cnode(m.args[2], &src_root);
   }
   if (s == Status::kOk) {
-    s = resolve(src_root, m.args[3], m.args[4], &src);
+    s = resolve(src_root, m.args[3], m.args[4], src);
   }
   if (s != Status::kOk) {
-    return status_only(s);
+    *fail = status_only(s);
+    return false;
   }
-  if (frozen(src) || frozen(dest)) {
-    return declined("copies from or to a slot the model does not own");
+  if (frozen(*src) || frozen(*dest)) {
+    *fail = declined(what);
+    return false;
   }
-  int from = cap_at(src);
-  if (from == kNone) {
-    return status_only(Status::kEmptySlot);
+  *id = cap_at(*src);
+  if (*id == kNone) {
+    *fail = status_only(Status::kEmptySlot);
+    return false;
   }
-  if (cap_at(dest) != kNone) {
-    return status_only(Status::kDeleteFirst);
+  if (cap_at(*dest) != kNone) {
+    *fail = status_only(Status::kDeleteFirst);
+    return false;
+  }
+  return true;
+}
+
+Expect Model::copy_or_mint(int target, const Message& m, bool minting) {
+  Loc dest;
+  Loc src;
+  int from = kNone;
+  Expect fail;
+  if (!source_and_dest(target, m, "copies from or to a slot the model does not own", &dest, &src,
+                       &from, &fail)) {
+    return fail;
   }
   uint64_t mask = m.args[5];
   if ((mask & ~uint64_t{Rights::kAllBits}) != 0) {
@@ -674,26 +694,11 @@ Expect Model::copy_or_mint(int target, const Message& m, bool minting) {
 Expect Model::move_or_mutate(int target, const Message& m, bool mutating) {
   Loc dest;
   Loc src;
-  int src_root = kNone;
-  Status s = resolve(target, m.args[0], m.args[1], &dest);
-  if (s == Status::kOk) {
-    s = lookup_cnode(m.args[2], &src_root);
-  }
-  if (s == Status::kOk) {
-    s = resolve(src_root, m.args[3], m.args[4], &src);
-  }
-  if (s != Status::kOk) {
-    return status_only(s);
-  }
-  if (frozen(src) || frozen(dest)) {
-    return declined("moves from or to a slot the model does not own");
-  }
-  int id = cap_at(src);
-  if (id == kNone) {
-    return status_only(Status::kEmptySlot);
-  }
-  if (cap_at(dest) != kNone) {
-    return status_only(Status::kDeleteFirst);
+  int id = kNone;
+  Expect fail;
+  if (!source_and_dest(target, m, "moves from or to a slot the model does not own", &dest, &src,
+                       &id, &fail)) {
+    return fail;
   }
   if (caps_[id].fixed) {
     return declined("moves a boot capability");
